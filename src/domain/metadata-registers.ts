@@ -1,0 +1,184 @@
+import { canonicalJson } from './canonical-json.ts';
+import type { JsonObject, JsonValue } from './customer-fields.ts';
+import type { Stamp } from './stamp.ts';
+
+/**
+ * Metadata is applied as an RFC 7396 merge patch (SPEC §3), but merge patches applied in
+ * different orders give different documents. To converge whatever the arrival order
+ * (SPEC §4.3) every path the patches touch is kept as its own last-writer-wins register; the
+ * document is derived from the registers and equals applying the patches one after another
+ * in stamp order.
+ *
+ * A register remembers the latest write that touched its path (`s`, with what it did: `k`)
+ * and, separately, the latest write that replaced the whole subtree there (`r`): a value or a
+ * deletion. Anything below a path that is older than that reset is gone, even if a later
+ * patch turned the path back into an object.
+ */
+export interface MetadataRegister {
+  /** stamp of the latest write that touched this path */
+  s: Stamp;
+  /** what that write did: set a value, delete, or merge into an object */
+  k: 'value' | 'delete' | 'object';
+  /** the value, when k is 'value' (arrays and scalars are replaced whole, as in RFC 7396) */
+  v?: JsonValue;
+  /** stamp of the latest value or deletion here: older writes below this path are hidden */
+  r?: Stamp;
+}
+
+/** Registers keyed by the JSON text of the path's key array; the root is `[]`. */
+export type MetadataRegisters = Record<string, MetadataRegister>;
+
+type Path = readonly string[];
+
+const ROOT_KEY = '[]';
+
+function pathKey(path: Path): string {
+  return JSON.stringify(path);
+}
+
+function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Equal stamps belong to the same event, which normally means equal writes; if a producer
+ * re-used an eventId with other content, the greater canonical form wins so that the outcome
+ * still does not depend on arrival order.
+ */
+function wins(candidate: MetadataRegister, current: MetadataRegister | undefined): boolean {
+  if (current === undefined || candidate.s > current.s) return true;
+  if (candidate.s < current.s) return false;
+  return registerOrderKey(candidate) > registerOrderKey(current);
+}
+
+function registerOrderKey(register: MetadataRegister): string {
+  return `${register.k}:${canonicalJson(register.v)}`;
+}
+
+function write(registers: MetadataRegisters, path: Path, next: MetadataRegister): void {
+  const key = pathKey(path);
+  const current = registers[key];
+  const reset = maxStamp(current?.r, next.k === 'object' ? undefined : next.s);
+  if (wins(next, current)) {
+    registers[key] = reset === undefined ? next : { ...next, r: reset };
+  } else if (current !== undefined && reset !== current.r && reset !== undefined) {
+    // An older value still resets what lies below it, even when it lost the register itself.
+    registers[key] = { ...current, r: reset };
+  }
+}
+
+function maxStamp(a: Stamp | undefined, b: Stamp | undefined): Stamp | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
+}
+
+function writePatch(registers: MetadataRegisters, path: Path, patch: JsonValue, stamp: Stamp) {
+  if (patch === null) {
+    write(registers, path, { s: stamp, k: 'delete' });
+    return;
+  }
+  if (!isJsonObject(patch)) {
+    write(registers, path, { s: stamp, k: 'value', v: patch });
+    return;
+  }
+  write(registers, path, { s: stamp, k: 'object' });
+  for (const [name, value] of Object.entries(patch)) {
+    writePatch(registers, [...path, name], value, stamp);
+  }
+}
+
+/**
+ * Applies one event's metadata patch (`null` clears all metadata) and returns new registers;
+ * the input is not modified.
+ */
+export function applyMetadataPatch(
+  registers: MetadataRegisters,
+  patch: JsonObject | null,
+  stamp: Stamp,
+): MetadataRegisters {
+  const next = { ...registers };
+  writePatch(next, [], patch, stamp);
+  return withoutHiddenRegisters(next);
+}
+
+interface Node {
+  register?: MetadataRegister;
+  children: Map<string, Node>;
+}
+
+function buildTree(registers: MetadataRegisters): Node {
+  const root: Node = { children: new Map() };
+  for (const [key, register] of Object.entries(registers)) {
+    let node = root;
+    for (const name of JSON.parse(key) as string[]) {
+      let child = node.children.get(name);
+      if (child === undefined) {
+        child = { children: new Map() };
+        node.children.set(name, child);
+      }
+      node = child;
+    }
+    node.register = register;
+  }
+  return root;
+}
+
+/**
+ * Walks the tree, calling `visit` for each register that is not hidden by an ancestor's reset;
+ * `cut` is the newest reset stamp above the node.
+ */
+function materialiseNode(node: Node, cut: Stamp | undefined): JsonValue | undefined {
+  const register = node.register;
+  if (register === undefined || (cut !== undefined && register.s <= cut)) return undefined;
+  if (register.k === 'delete') return undefined;
+  if (register.k === 'value') return register.v;
+  const childCut = maxStamp(cut, register.r);
+  const object: JsonObject = {};
+  for (const name of [...node.children.keys()].sort()) {
+    const child = node.children.get(name);
+    const value = child && materialiseNode(child, childCut);
+    if (value !== undefined) object[name] = value;
+  }
+  return object;
+}
+
+/** The metadata document the registers stand for: always an object, `{}` when cleared. */
+export function materialiseMetadata(registers: MetadataRegisters): JsonObject {
+  const root = buildTree(registers);
+  const rootRegister = root.register;
+  if (rootRegister === undefined) return {};
+  // The root is always an object (SPEC §3: null clears metadata, it does not make it null).
+  const asObject: Node = { ...root, register: { ...rootRegister, k: 'object' } };
+  const value = materialiseNode(asObject, undefined);
+  return isJsonObject(value) ? value : {};
+}
+
+/**
+ * Drops registers that an ancestor's newer reset hides. They can never show again: resets only
+ * move forward, and any later write below them rewrites every register on its path.
+ */
+function withoutHiddenRegisters(registers: MetadataRegisters): MetadataRegisters {
+  const kept: MetadataRegisters = {};
+  const visit = (node: Node, path: string[], cut: Stamp | undefined) => {
+    const register = node.register;
+    if (register !== undefined) {
+      if (cut !== undefined && register.s <= cut) return;
+      // A reset no newer than one above it says nothing more; drop it so equal histories
+      // store equal registers.
+      const redundantReset = register.r !== undefined && cut !== undefined && register.r <= cut;
+      kept[pathKey(path)] = redundantReset ? withoutReset(register) : register;
+    }
+    const childCut = maxStamp(cut, register?.r);
+    for (const [name, child] of node.children) visit(child, [...path, name], childCut);
+  };
+  visit(buildTree(registers), [], undefined);
+  return kept;
+}
+
+function withoutReset({ r: _reset, ...register }: MetadataRegister): MetadataRegister {
+  return register;
+}
+
+export const EMPTY_METADATA_REGISTERS: MetadataRegisters = Object.freeze({}) as MetadataRegisters;
+export { ROOT_KEY as METADATA_ROOT_KEY };
