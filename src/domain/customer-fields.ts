@@ -37,5 +37,11 @@ export interface CustomerFieldValues {
 }
 /** A partial update: an absent key leaves the field unchanged, null clears it (SPEC §3). */
 export type CustomerPatch = Partial<CustomerFieldValues>;
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };

@@ -2,13 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { CustomerPatch, JsonObject, JsonValue } from '../../src/domain/customer-fields.ts';
-import { emptyCustomerRecord, type CustomerRecord } from '../../src/domain/customer-record.ts';
-import { type FieldWrite, mergeFieldsLastWriterWins } from '../../src/domain/merge-last-writer-wins.ts';
+import { type CustomerRecord, emptyCustomerRecord } from '../../src/domain/customer-record.ts';
+import {
+  type FieldWrite,
+  mergeFieldsLastWriterWins,
+} from '../../src/domain/merge-last-writer-wins.ts';
 import { materialiseMetadata } from '../../src/domain/metadata-registers.ts';
 import { type Stamp, stampOf } from '../../src/domain/stamp.ts';
 
-const at = (second: number, eventId = `00000000-0000-4000-8000-${String(second).padStart(12, '0')}`) =>
-  stampOf(`2026-01-01T00:00:${String(second).padStart(2, '0')}.000000000Z`, eventId);
+const at = (
+  second: number,
+  eventId = `00000000-0000-4000-8000-${String(second).padStart(12, '0')}`,
+) => stampOf(`2026-01-01T00:00:${String(second).padStart(2, '0')}.000000000Z`, eventId);
 
 function applyAll(writes: FieldWrite[], start: CustomerRecord = emptyCustomerRecord()) {
   return writes.reduce((record, write) => mergeFieldsLastWriterWins(record, write).record, start);
@@ -74,7 +79,11 @@ describe('mergeFieldsLastWriterWins', () => {
   });
 
   it('changes nothing and reports nothing when the same event is applied twice', () => {
-    const write: FieldWrite = { stamp: at(1), patch: { phone: '+15551234567' }, metadataPatch: { a: 1 } };
+    const write: FieldWrite = {
+      stamp: at(1),
+      patch: { phone: '+15551234567' },
+      metadataPatch: { a: 1 },
+    };
     const once = mergeFieldsLastWriterWins(emptyCustomerRecord(), write);
     const twice = mergeFieldsLastWriterWins(once.record, write);
     assert.deepEqual(twice.changedFields, []);
@@ -95,15 +104,26 @@ describe('mergeFieldsLastWriterWins', () => {
       stamp: at(1),
       patch: { doNotCall: true },
     });
-    const same = mergeFieldsLastWriterWins(first.record, { stamp: at(2), patch: { doNotCall: true } });
+    const same = mergeFieldsLastWriterWins(first.record, {
+      stamp: at(2),
+      patch: { doNotCall: true },
+    });
     assert.deepEqual(same.changedFields, []);
     assert.equal(same.record.stamps.doNotCall, at(2));
   });
 
   it('applies metadata as a merge patch where null deletes a key', () => {
     const record = applyAll([
-      { stamp: at(1), patch: {}, metadataPatch: { employer: { name: 'Acme', since: 2019 }, pay: 'weekly' } },
-      { stamp: at(2), patch: {}, metadataPatch: { employer: { since: null }, pay: null, tier: 'gold' } },
+      {
+        stamp: at(1),
+        patch: {},
+        metadataPatch: { employer: { name: 'Acme', since: 2019 }, pay: 'weekly' },
+      },
+      {
+        stamp: at(2),
+        patch: {},
+        metadataPatch: { employer: { since: null }, pay: null, tier: 'gold' },
+      },
     ]);
     assert.deepEqual(record.metadata, { employer: { name: 'Acme' }, tier: 'gold' });
   });
@@ -123,7 +143,12 @@ describe('mergeFieldsLastWriterWins', () => {
       { stamp: at(2), patch: {}, metadataPatch: { p: 5 } },
       { stamp: at(3), patch: {}, metadataPatch: { p: { y: 2 } } },
     ];
-    for (const order of [[0, 1, 2], [2, 1, 0], [2, 0, 1], [1, 2, 0]]) {
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [2, 0, 1],
+      [1, 2, 0],
+    ]) {
       const record = applyAll(order.map((i) => writes[i] as FieldWrite));
       assert.deepEqual(record.metadata, { p: { y: 2 } });
     }
@@ -141,7 +166,11 @@ describe('mergeFieldsLastWriterWins', () => {
       { requiredKeys: [] },
     );
     const key = fc.constantFrom('a', 'b', 'c');
-    const leaf = fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 3 }), fc.constant([1, 2]));
+    const leaf: fc.Arbitrary<JsonValue> = fc.oneof(
+      fc.constant(null),
+      fc.integer({ min: 0, max: 3 }),
+      fc.constant<JsonValue>([1, 2]),
+    );
     const metadataValue: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
       value: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
@@ -159,14 +188,19 @@ describe('mergeFieldsLastWriterWins', () => {
       .chain((seconds) =>
         fc.tuple(
           ...seconds.map((second) =>
-            fc.record({ stamp: fc.constant(at(second) as Stamp), patch: fieldPatch, metadataPatch }),
+            fc.record({
+              stamp: fc.constant(at(second) as Stamp),
+              patch: fieldPatch,
+              metadataPatch,
+            }),
           ),
         ),
       )
       .map((list) =>
         list.map((w): FieldWrite => {
           const write: FieldWrite = { stamp: w.stamp, patch: w.patch };
-          if (w.metadataPatch !== undefined) write.metadataPatch = w.metadataPatch as JsonObject | null;
+          if (w.metadataPatch !== undefined)
+            write.metadataPatch = w.metadataPatch as JsonObject | null;
           return write;
         }),
       );

@@ -1,0 +1,173 @@
+import type {
+  CustomerUpdateRequest,
+  ValidationFailure,
+} from '../contracts/customer-update-requested.ts';
+import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
+import { type ChangedField, emptyCustomerRecord } from '../domain/customer-record.ts';
+import { customerUpdatedEvent, type StoredCustomer } from '../domain/customer-snapshot.ts';
+import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last-writer-wins.ts';
+import { stampOf } from '../domain/stamp.ts';
+import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
+
+/** What became of one request; logs and metrics read it from here alone. */
+export type UpdateOutcome =
+  | { kind: 'applied'; changedFields: ChangedField[]; staleFields: ChangedField[] }
+  | { kind: 'unchanged' }
+  | { kind: 'stale'; staleFields: ChangedField[] }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; failure: ValidationFailure };
+
+export type ProcessedOutcome = 'applied' | 'unchanged' | 'stale';
+
+/** The database work of one batch, all inside one transaction (SPEC §4.1, §4.2, §4.6). */
+export interface UpdateBatchTransaction {
+  /** serialises every writer of these customers until the transaction ends */
+  lockCustomers(keys: CustomerKey[]): Promise<void>;
+  findTenants(tenantIds: string[]): Promise<Map<string, TenantConfiguration>>;
+  findProcessedEventIds(eventIds: string[]): Promise<Set<string>>;
+  loadCustomers(keys: CustomerKey[]): Promise<Map<string, StoredCustomer>>;
+  saveCustomers(customers: StoredCustomer[]): Promise<void>;
+  /** records event ids; throws a retryable error if another transaction recorded one first */
+  recordProcessedEvents(
+    events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
+  ): Promise<void>;
+  appendToOutbox(events: CustomerUpdated[]): Promise<void>;
+  /** for requests that ask for enrichment (SPEC §6); no-op until enrichment exists */
+  requestEnrichment?(requests: CustomerUpdateRequest[]): Promise<void>;
+}
+
+export interface UpdateBatchStore {
+  inTransaction<T>(work: (transaction: UpdateBatchTransaction) => Promise<T>): Promise<T>;
+}
+
+export interface AppliedBatch {
+  /** one outcome per request, in the order given */
+  outcomes: UpdateOutcome[];
+  /** how many customer.updated events the transaction wrote to the outbox */
+  announced: number;
+}
+
+/**
+ * Applies a batch of validated requests in one transaction: drops the ones already processed,
+ * checks each against its tenant's configuration, merges the rest field by field as
+ * last-writer-wins, stores the customers, records the event ids, and writes one
+ * customer.updated to the outbox per request that changed something (SPEC §4.2, §4.3, §4.6).
+ * Requests are applied in the order given, which is their order in the partition.
+ */
+export async function applyUpdateBatch(
+  store: UpdateBatchStore,
+  requests: readonly CustomerUpdateRequest[],
+  now: () => Date = () => new Date(),
+): Promise<AppliedBatch> {
+  if (requests.length === 0) return { outcomes: [], announced: 0 };
+  return store.inTransaction(async (transaction) => {
+    const keys = distinctKeys(requests);
+    await transaction.lockCustomers(keys);
+    const [tenants, processed, stored] = await Promise.all([
+      transaction.findTenants([...new Set(requests.map((request) => request.tenantId))]),
+      transaction.findProcessedEventIds(requests.map((request) => request.eventId)),
+      transaction.loadCustomers(keys),
+    ]);
+
+    const appliedAt = now().toISOString();
+    const outcomes: UpdateOutcome[] = [];
+    const seenInBatch = new Set<string>();
+    const touched = new Map<string, StoredCustomer>();
+    const recorded: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }> = [];
+    const announcements: CustomerUpdated[] = [];
+
+    for (const request of requests) {
+      if (processed.has(request.eventId) || seenInBatch.has(request.eventId)) {
+        outcomes.push({ kind: 'duplicate' });
+        continue;
+      }
+      const failure = checkTenantRules(request, tenants.get(request.tenantId));
+      if (failure) {
+        // Not recorded as processed: once the tenant is fixed, a redrive must apply it.
+        outcomes.push({ kind: 'rejected', failure });
+        continue;
+      }
+      seenInBatch.add(request.eventId);
+
+      const id = customerKeyId(request);
+      const before = touched.get(id) ?? stored.get(id) ?? newCustomer(request, appliedAt);
+      const merged = mergeFieldsLastWriterWins(before.record, toFieldWrite(request));
+      const after: StoredCustomer = {
+        ...before,
+        record: merged.record,
+        updatedAt: merged.changedFields.length > 0 ? appliedAt : before.updatedAt,
+      };
+      touched.set(id, after);
+
+      const outcome = outcomeOf(merged.changedFields, merged.staleFields);
+      outcomes.push(outcome);
+      recorded.push({
+        tenantId: request.tenantId,
+        externalId: request.externalId,
+        eventId: request.eventId,
+        outcome: outcome.kind,
+      });
+      if (outcome.kind === 'applied') {
+        announcements.push(
+          customerUpdatedEvent({
+            customer: after,
+            causationId: request.eventId,
+            reason: 'update',
+            changedFields: merged.changedFields,
+            occurredAt: appliedAt,
+          }),
+        );
+      }
+    }
+
+    // Stamps move even when no value changes; they must be stored for later merges to converge.
+    await transaction.saveCustomers([...touched.values()]);
+    await transaction.recordProcessedEvents(recorded);
+    await transaction.appendToOutbox(announcements);
+    const enrichmentRequests = requests.filter(
+      (request, index) =>
+        outcomes[index]?.kind !== 'duplicate' &&
+        outcomes[index]?.kind !== 'rejected' &&
+        (request.enrich || request.loanIds !== undefined),
+    );
+    if (enrichmentRequests.length > 0) await transaction.requestEnrichment?.(enrichmentRequests);
+    return { outcomes, announced: announcements.length };
+  });
+}
+
+function outcomeOf(
+  changedFields: ChangedField[],
+  staleFields: ChangedField[],
+): UpdateOutcome & { kind: ProcessedOutcome } {
+  if (changedFields.length > 0) return { kind: 'applied', changedFields, staleFields };
+  if (staleFields.length > 0) return { kind: 'stale', staleFields };
+  return { kind: 'unchanged' };
+}
+
+function toFieldWrite(request: CustomerUpdateRequest): FieldWrite {
+  const write: FieldWrite = {
+    stamp: stampOf(request.occurredAt, request.eventId),
+    patch: request.patch,
+  };
+  if (request.metadataPatch !== undefined) write.metadataPatch = request.metadataPatch;
+  return write;
+}
+
+function newCustomer(key: CustomerKey, now: string): StoredCustomer {
+  return {
+    tenantId: key.tenantId,
+    externalId: key.externalId,
+    record: emptyCustomerRecord(),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function distinctKeys(requests: readonly CustomerUpdateRequest[]): CustomerKey[] {
+  const keys = new Map<string, CustomerKey>();
+  for (const { tenantId, externalId } of requests) {
+    keys.set(customerKeyId({ tenantId, externalId }), { tenantId, externalId });
+  }
+  return [...keys.values()];
+}

@@ -1,0 +1,16 @@
+import { applyMigrations } from '../../persistence/migrate.ts';
+import { loadCommandConfig } from '../load-command-config.ts';
+import { parseCommandLine } from '../usage-error.ts';
+
+export const migrateHelp = `customer-sync migrate
+
+Applies the database migrations in drizzle/ to DATABASE_URL. Safe to run again, and from
+several replicas at once (they take turns).`;
+
+export async function migrateCommand(args: string[]): Promise<number> {
+  parseCommandLine(args, {});
+  const config = loadCommandConfig(['database']);
+  await applyMigrations(config.database.url);
+  process.stdout.write('migrations applied\n');
+  return 0;
+}

@@ -1,0 +1,238 @@
+import { z } from 'zod';
+
+/**
+ * The service's whole configuration, read from the environment once at start-up (SPEC §8).
+ * Nothing else reads process.env: everything the code needs arrives through a Config.
+ */
+
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((text) => text === 'true' || text === '1' || text === 'yes');
+
+const integerText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
+
+const brokerList = z
+  .string()
+  .min(1, { message: 'is required' })
+  .transform((text) =>
+    text
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(
+        z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, {
+          message: 'must list brokers as host:port,host:port',
+        }),
+      )
+      .min(1, { message: 'is required' }),
+  );
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' });
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' });
+const name = z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, {
+  message: 'must be letters, digits, dot, dash or underscore',
+});
+
+const environmentSchema = z
+  .object({
+    KAFKA_BROKERS: brokerList.optional(),
+    KAFKA_GROUP_ID: name.default('customer-sync'),
+    KAFKA_CLIENT_ID: name.default('customer-sync'),
+    KAFKA_SSL: booleanText.default(false),
+    KAFKA_SASL_MECHANISM: z
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+        message: 'must be plain, scram-sha-256 or scram-sha-512',
+      })
+      .optional(),
+    KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+    KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+    KAFKA_CREATE_TOPICS: booleanText.default(false),
+    KAFKA_TOPIC_PARTITIONS: integerText(1, 10_000).default(6),
+    KAFKA_REPLICATION_FACTOR: integerText(1, 10).default(1),
+    TOPIC_UPDATE_REQUESTED: topicName.default('customer.update.requested'),
+    TOPIC_CUSTOMER_UPDATED: topicName.default('customer.updated'),
+    TOPIC_DEAD_LETTER: topicName.default('customer.update.requested.dlq'),
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_POOL_MAX: integerText(2, 500).default(10),
+    MIGRATE_ON_START: booleanText.default(false),
+    SCHEMA_REGISTRY_URL: httpUrl.optional(),
+    LENDING_API_URL: httpUrl.optional(),
+    HTTP_PORT: integerText(0, 65_535).default(8080),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    SHUTDOWN_TIMEOUT_MS: integerText(1_000, 600_000).default(30_000),
+    MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
+    CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
+    CONSUMER_MAX_BYTES_PER_PARTITION: integerText(1_024, 104_857_600).default(1_048_576),
+    RETRY_INITIAL_DELAY_MS: integerText(1, 60_000).default(200),
+    RETRY_MAX_DELAY_MS: integerText(1, 600_000).default(30_000),
+    OUTBOX_BATCH_SIZE: integerText(1, 10_000).default(1_000),
+    OUTBOX_POLL_INTERVAL_MS: integerText(1, 60_000).default(100),
+    PROCESSED_EVENTS_RETENTION_DAYS: integerText(1, 3_650).default(30),
+  })
+  .superRefine((env, context) => {
+    const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
+    if (sasl.some((value) => value !== undefined) && sasl.some((value) => value === undefined)) {
+      for (const [key, value] of [
+        ['KAFKA_SASL_MECHANISM', env.KAFKA_SASL_MECHANISM],
+        ['KAFKA_SASL_USERNAME', env.KAFKA_SASL_USERNAME],
+        ['KAFKA_SASL_PASSWORD', env.KAFKA_SASL_PASSWORD],
+      ] as const) {
+        if (value === undefined) {
+          context.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'is required when any KAFKA_SASL_* is set',
+          });
+        }
+      }
+    }
+    if (env.RETRY_MAX_DELAY_MS < env.RETRY_INITIAL_DELAY_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['RETRY_MAX_DELAY_MS'],
+        message: 'must not be below RETRY_INITIAL_DELAY_MS',
+      });
+    }
+  });
+
+type Environment = z.output<typeof environmentSchema>;
+
+export interface Config {
+  kafka: {
+    brokers: string[];
+    groupId: string;
+    clientId: string;
+    ssl: boolean;
+    sasl?: {
+      mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+      username: string;
+      password: string;
+    };
+    createTopics: boolean;
+    topicPartitions: number;
+    replicationFactor: number;
+    partitionsConsumedConcurrently: number;
+    maxBytesPerPartition: number;
+  };
+  topics: { updateRequested: string; customerUpdated: string; deadLetter: string };
+  database: {
+    url: string;
+    poolMax: number;
+    migrateOnStart: boolean;
+    processedEventsRetentionDays: number;
+  };
+  schemaRegistryUrl?: string;
+  lendingApiUrl?: string;
+  http: { port: number };
+  logLevel: Environment['LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+  maxMessageBytes: number;
+  retry: { initialDelayMs: number; maxDelayMs: number };
+  outbox: { batchSize: number; pollIntervalMs: number };
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** What a command connects to; the service needs both, `migrate` only the database. */
+export type ConfigNeed = 'kafka' | 'database';
+
+const REQUIRED_BY_NEED: Record<ConfigNeed, keyof Environment> = {
+  kafka: 'KAFKA_BROKERS',
+  database: 'DATABASE_URL',
+};
+
+/**
+ * Validates the environment. Problems name the variable and the rule, never the value: a
+ * mistyped secret must not end up in a log.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  needs: readonly ConfigNeed[] = ['kafka', 'database'],
+): ConfigResult {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  const missing = needs
+    .map((need) => REQUIRED_BY_NEED[need])
+    .filter((variable) => present[variable] === undefined)
+    .map((variable) => `${variable} is required`);
+  if (!parsed.success || missing.length > 0) {
+    const issues = parsed.success ? [] : parsed.error.issues;
+    const problems = issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const message =
+        issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      return `${variable} ${message}`;
+    });
+    return { ok: false, problems: [...new Set([...missing, ...problems])] };
+  }
+  return { ok: true, config: toConfig(parsed.data) };
+}
+
+function toConfig(env: Environment): Config {
+  const config: Config = {
+    kafka: {
+      brokers: env.KAFKA_BROKERS ?? [],
+      groupId: env.KAFKA_GROUP_ID,
+      clientId: env.KAFKA_CLIENT_ID,
+      ssl: env.KAFKA_SSL,
+      createTopics: env.KAFKA_CREATE_TOPICS,
+      topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+      partitionsConsumedConcurrently: env.CONSUMER_PARTITIONS_CONCURRENTLY,
+      maxBytesPerPartition: env.CONSUMER_MAX_BYTES_PER_PARTITION,
+    },
+    topics: {
+      updateRequested: env.TOPIC_UPDATE_REQUESTED,
+      customerUpdated: env.TOPIC_CUSTOMER_UPDATED,
+      deadLetter: env.TOPIC_DEAD_LETTER,
+    },
+    database: {
+      url: env.DATABASE_URL ?? '',
+      poolMax: env.DATABASE_POOL_MAX,
+      migrateOnStart: env.MIGRATE_ON_START,
+      processedEventsRetentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
+    },
+    http: { port: env.HTTP_PORT },
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    maxMessageBytes: env.MAX_MESSAGE_BYTES,
+    retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
+    outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },
+  };
+  if (env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD) {
+    config.kafka.sasl = {
+      mechanism: env.KAFKA_SASL_MECHANISM,
+      username: env.KAFKA_SASL_USERNAME,
+      password: env.KAFKA_SASL_PASSWORD,
+    };
+  }
+  if (env.SCHEMA_REGISTRY_URL) config.schemaRegistryUrl = env.SCHEMA_REGISTRY_URL;
+  if (env.LENDING_API_URL) config.lendingApiUrl = env.LENDING_API_URL;
+  return config;
+}
+
+/** The variables, their defaults and meaning, for --help and the README. */
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DevstackError } from './devstack-error.ts';
+import { findExecutable } from './find-executable.ts';
+import { findFreePorts } from './free-port.ts';
+import { describeKafkaCluster } from './kafka-cluster-probe.ts';
+import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, type KafkaJars } from './kafka-jars.ts';
+import { spawnOwnedProcess } from './owned-process.ts';
+import { waitUntilReady } from './readiness.ts';
+import { runCommand } from './run-command.ts';
+import type { RunningKafka } from './services.ts';
+import { createWorkDir, keepForInspection } from './work-dir.ts';
+
+export type LocalKafkaOptions = {
+  /** Parent of this broker's throwaway directory (config, data, log); default os.tmpdir(). */
+  workDir?: string;
+  /** Progress lines (jar download, start-up); silent by default. */
+  log?: (line: string) => void;
+  /** Apache Kafka version; default env KAFKA_BROKER_VERSION, else 4.1.1. */
+  version?: string;
+  /** Root of the jar cache; default `<project>/.cache`, which git ignores. */
+  cacheDir?: string;
+  readyTimeoutMs?: number;
+};
+
+/** A single-node KRaft broker (broker and controller in one JVM) on free loopback ports. */
+export type LocalKafka = RunningKafka & { logFile: string };
+
+const PROJECT_CACHE_DIR = fileURLToPath(new URL('../../.cache/', import.meta.url));
+const READY_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 20_000;
+const PORT_ATTEMPTS = 3;
+const PORT_TAKEN = Symbol('port taken');
+
+// What kafka-server-start.sh uses, with a heap sized for a 2-core test machine.
+const BROKER_JVM_FLAGS = [
+  '-Xms256m',
+  '-Xmx512m',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-XX:+ExitOnOutOfMemoryError',
+  '-Djava.awt.headless=true',
+];
+// The storage tool runs for two seconds: start fast rather than run fast.
+const TOOL_JVM_FLAGS = [
+  '-Xmx256m',
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseSerialGC',
+  '-Djava.awt.headless=true',
+  '-Ddevstack.kafka.logLevel=WARN',
+];
+
+/**
+ * Starts a real Apache Kafka broker as a child process: jars fetched once with Maven, storage
+ * formatted, ready when it answers a metadata request. `stop()` removes its directory; after
+ * a failed start the directory is kept for its logs.
+ */
+export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<LocalKafka> {
+  const log = options.log ?? (() => undefined);
+  const version = options.version ?? process.env.KAFKA_BROKER_VERSION ?? DEFAULT_KAFKA_VERSION;
+  const java = await findJava();
+  const cacheDir = options.cacheDir ?? PROJECT_CACHE_DIR;
+  const jars = await ensureKafkaJars({ version, cacheDir, log });
+  for (let attempt = 1; ; attempt += 1) {
+    const started = await startBroker(java, jars, options, log);
+    if (started !== PORT_TAKEN) return started;
+    if (attempt === PORT_ATTEMPTS) {
+      throw new DevstackError(
+        'KAFKA_START_FAILED',
+        `Kafka broker could not bind a free port in ${PORT_ATTEMPTS} attempts`,
+      );
+    }
+    log('Kafka broker lost its port to another process; retrying on new ports');
+  }
+}
+
+async function startBroker(
+  java: string,
+  jars: KafkaJars,
+  options: LocalKafkaOptions,
+  log: (line: string) => void,
+): Promise<LocalKafka | typeof PORT_TAKEN> {
+  const dir = await createWorkDir(options.workDir ?? tmpdir(), 'customer-sync-kafka-');
+  const [brokerPort, controllerPort] = await findFreePorts(2);
+  if (brokerPort === undefined || controllerPort === undefined) throw new Error('no free ports');
+  const propertiesFile = join(dir, 'server.properties');
+  const log4jFile = join(dir, 'log4j2.xml');
+  const logFile = join(dir, 'broker.log');
+  const logConfig = `-Dlog4j2.configurationFile=${log4jFile}`;
+  await writeFile(log4jFile, LOG4J2_CONFIG);
+  await writeFile(
+    propertiesFile,
+    serverProperties({ brokerPort, controllerPort, dataDir: join(dir, 'data') }),
+  );
+
+  const started = performance.now();
+  // Kafka 4 is KRaft only: storage must be formatted with a cluster id before the first start.
+  const formatArgs = ['format', '-t', newClusterId(), '-c', propertiesFile, '--standalone'];
+  await runCommand(
+    java,
+    [...TOOL_JVM_FLAGS, logConfig, '-cp', jars.classpath, 'kafka.tools.StorageTool', ...formatArgs],
+    { cwd: dir, timeoutMs: 120_000 },
+  ).catch(async (error: unknown) => {
+    await keepForInspection(dir);
+    throw new DevstackError(
+      'KAFKA_START_FAILED',
+      `Formatting the Kafka ${jars.version} storage failed; files kept in ${dir}`,
+      { cause: error },
+    );
+  });
+
+  const formatted = performance.now();
+  const broker = await spawnOwnedProcess(
+    java,
+    [...BROKER_JVM_FLAGS, logConfig, '-cp', jars.classpath, 'kafka.Kafka', propertiesFile],
+    { cwd: dir, logFile },
+  );
+  const brokers = `127.0.0.1:${brokerPort}`;
+  try {
+    await waitUntilReady({
+      what: `Kafka ${jars.version} broker`,
+      failureCode: 'KAFKA_START_FAILED',
+      process: broker,
+      probe: () => describeKafkaCluster(brokers),
+      deadlineMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+    });
+  } catch (error) {
+    await broker.stop('SIGKILL', 0);
+    if (/BindException|Address already in use/.test(broker.logTail(400))) {
+      await rm(dir, { recursive: true, force: true });
+      return PORT_TAKEN;
+    }
+    await keepForInspection(dir);
+    log(`Kafka broker failed to start; its files are kept in ${dir}`);
+    throw error;
+  }
+  const formatSeconds = ((formatted - started) / 1000).toFixed(1);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  log(
+    `Kafka ${jars.version} broker ready on ${brokers} in ${seconds} s, ${formatSeconds} s of it formatting storage (log: ${logFile})`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    brokers,
+    version: jars.version,
+    logFile,
+    stop() {
+      stopping ??= (async () => {
+        await broker.stop('SIGTERM', STOP_GRACE_MS);
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function findJava(): Promise<string> {
+  const javaHome = process.env.JAVA_HOME;
+  const java = await findExecutable('java', javaHome ? [join(javaHome, 'bin')] : []);
+  const advice =
+    'install a JDK (e.g. apt-get install openjdk-17-jre-headless) or set TEST_KAFKA_BROKERS to use a running Kafka';
+  if (java === undefined) {
+    throw new DevstackError(
+      'JAVA_MISSING',
+      `Java 17+ is needed to run the local Kafka broker: ${advice}`,
+    );
+  }
+  const { stderr } = await runCommand(java, ['-version']);
+  const major = javaMajorVersion(stderr);
+  if (major !== undefined && major < 17) {
+    throw new DevstackError(
+      'JAVA_MISSING',
+      `Java 17+ is needed to run the local Kafka broker, but ${java} is Java ${major}: ${advice}`,
+    );
+  }
+  return java;
+}
+
+/** `version "17.0.15"` -> 17; `version "1.8.0_392"` -> 8. */
+function javaMajorVersion(versionOutput: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
+  if (match === null) return undefined;
+  const first = Number(match[1]);
+  return first === 1 ? Number(match[2]) : first;
+}
+
+/** Like Kafka's Uuid.randomUuid(): 16 random bytes in base64url, never starting with '-'. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function serverProperties(config: { brokerPort: number; controllerPort: number; dataDir: string }) {
+  const broker = `127.0.0.1:${config.brokerPort}`;
+  const controller = `127.0.0.1:${config.controllerPort}`;
+  return `# Single-node KRaft broker for tests, written by src/devstack/local-kafka.ts
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=${controller}
+listeners=PLAINTEXT://${broker},CONTROLLER://${controller}
+advertised.listeners=PLAINTEXT://${broker},CONTROLLER://${controller}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${config.dataDir}
+num.partitions=1
+auto.create.topics.enable=true
+group.initial.rebalance.delay.ms=0
+# One replica of everything, and one partition per internal topic: creating the default 50
+# partitions of __consumer_offsets delays the first consumer group join on 2 cores.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
+# The log cleaner allocates this on the heap up front (default 128 MiB of our 512).
+log.cleaner.dedupe.buffer.size=16777216
+num.recovery.threads.per.data.dir=1
+`;
+}
+
+// The broker's stdout is its log file (see owned-process.ts), so Console is the file appender
+// here and nothing of the broker reaches the test runner's output.
+const LOG4J2_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="warn">
+  <Appenders>
+    <Console name="log" target="SYSTEM_OUT">
+      <PatternLayout pattern="[%d{ISO8601}] %p %m (%c)%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Root level="\${sys:devstack.kafka.logLevel:-INFO}">
+      <AppenderRef ref="log"/>
+    </Root>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
+  </Loggers>
+</Configuration>
+`;

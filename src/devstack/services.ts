@@ -1,0 +1,19 @@
+/** A Kafka cluster the caller may use until it calls `stop()`. */
+export type RunningKafka = {
+  /** Bootstrap address, `host:port`, as kafkajs `brokers` expects it. */
+  brokers: string;
+  /** Apache Kafka version of the broker, or a note saying why it is not known. */
+  version: string;
+  /** Releases what was started for this caller; a no-op for services someone else runs. */
+  stop(): Promise<void>;
+};
+
+/** A Postgres server the caller may use until it calls `stop()`. */
+export type RunningPostgres = {
+  /** Superuser URL of the `postgres` database; create per-test databases from it. */
+  url: string;
+  /** `server_version` as the server reports it. */
+  version: string;
+  /** Releases what was started for this caller; a no-op for services someone else runs. */
+  stop(): Promise<void>;
+};

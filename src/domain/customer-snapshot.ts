@@ -1,0 +1,62 @@
+import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import type { CustomerKey } from './customer-key.ts';
+import type { ChangedField, CustomerRecord } from './customer-record.ts';
+import { customerUpdatedEventId } from './event-ids.ts';
+
+export type UpdateReason = CustomerUpdated['reason'];
+
+export interface StoredCustomer extends CustomerKey {
+  record: CustomerRecord;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * The `customer.updated` event for one change (SPEC §5). Its eventId derives from the cause, so
+ * announcing the same change again produces the same id and consumers can recognise it.
+ */
+export function customerUpdatedEvent(input: {
+  customer: StoredCustomer;
+  causationId: string;
+  reason: UpdateReason;
+  changedFields: ChangedField[];
+  occurredAt: string;
+  /** distinguishes several announcements of one cause, e.g. a republish run */
+  discriminator?: string;
+}): CustomerUpdated {
+  const { customer } = input;
+  const values = customer.record.values;
+  return {
+    eventId: customerUpdatedEventId(input.causationId, input.reason, input.discriminator),
+    type: 'customer.updated',
+    version: 1,
+    occurredAt: input.occurredAt,
+    tenantId: customer.tenantId,
+    externalId: customer.externalId,
+    causationId: input.causationId,
+    reason: input.reason,
+    changedFields: input.changedFields,
+    customer: {
+      externalId: customer.externalId,
+      taskType: values.taskType,
+      firstName: values.firstName,
+      lastName: values.lastName,
+      email: values.email,
+      birthday: values.birthday,
+      ssnLast4: values.ssnLast4,
+      timezone: values.timezone,
+      phone: values.phone,
+      address1: values.address1,
+      address2: values.address2,
+      city: values.city,
+      state: values.state,
+      zip: values.zip,
+      doNotCall: values.doNotCall,
+      isTest: values.isTest,
+      metadata: customer.record.metadata,
+      version: customer.record.version,
+      createdAt: customer.createdAt,
+      updatedAt: customer.updatedAt,
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The one family of errors the service raises. `canRetry` alone decides what the consumer
+ * does with a failure (SPEC §4.4, §4.5): retry with the partition paused, or dead-letter.
+ */
+export class CustomerSyncError extends Error {
+  readonly code: string;
+  readonly canRetry: boolean;
+
+  constructor(code: string, message: string, options: { canRetry: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'CustomerSyncError';
+    this.code = code;
+    this.canRetry = options.canRetry;
+  }
+}
+
+/** Postgres SQLSTATE classes and codes that a later attempt can get past. */
+const RETRYABLE_SQLSTATE_PREFIXES = [
+  '08',
+  '53',
+  '57P',
+  '58',
+  '40001',
+  '40P01',
+  '55P03',
+  '55006',
+  'XX',
+];
+/** postgres.js codes for a connection that failed or went away. */
+const RETRYABLE_CLIENT_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * Decides whether a failure is worth retrying. Only the database saying the data itself is
+ * wrong (SQLSTATE classes 22 and 23, and the like) makes it final; anything we do not
+ * recognise is treated as transient, because skipping an update is the one thing we must not
+ * do (SPEC §4.5) and a retry loop shows up on the retries metric.
+ */
+export function canRetry(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof CustomerSyncError) return current.canRetry;
+    const { code, retriable } = current as { code?: unknown; retriable?: unknown };
+    if (typeof retriable === 'boolean' && isKafkaError(current))
+      return retriable || isKafkaNetworkError(current);
+    if (typeof code === 'string') {
+      if (RETRYABLE_CLIENT_CODES.has(code)) return true;
+      if (/^[0-9A-Z]{5}$/.test(code))
+        return RETRYABLE_SQLSTATE_PREFIXES.some((prefix) => code.startsWith(prefix));
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return true;
+}
+
+function isKafkaError(error: unknown): boolean {
+  return (
+    typeof (error as { name?: unknown }).name === 'string' &&
+    (error as { name: string }).name.startsWith('KafkaJS')
+  );
+}
+
+function isKafkaNetworkError(error: unknown): boolean {
+  const name = (error as { name: string }).name;
+  return (
+    name === 'KafkaJSConnectionError' ||
+    name === 'KafkaJSRequestTimeoutError' ||
+    name === 'KafkaJSNumberOfRetriesExceeded'
+  );
+}
+
+/** A short, PII-free description of a failure for logs: codes and class names, no values. */
+export function describeFailure(error: unknown): { code?: string; kind: string } {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  const anyCode =
+    typeof code === 'string' ? code : typeof cause?.code === 'string' ? cause.code : undefined;
+  return {
+    kind: typeof name === 'string' ? name : typeof error,
+    ...(anyCode ? { code: anyCode } : {}),
+  };
+}

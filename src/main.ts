@@ -1,0 +1,132 @@
+import { Partitioners } from 'kafkajs';
+import { applyUpdateBatch } from './application/apply-update-batch.ts';
+import type { Config } from './config/config.ts';
+import { startHealthServer } from './http/health-server.ts';
+import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
+import { createJsonUpdateRequestDecoder } from './messaging/decode-update-request.ts';
+import { createKafka } from './messaging/kafka-client.ts';
+import { createOutboxRelay } from './messaging/outbox-relay.ts';
+import { ensureTopics } from './messaging/topics.ts';
+import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import type { Logger } from './observability/logger.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { connectDatabase } from './persistence/database.ts';
+import { applyMigrations } from './persistence/migrate.ts';
+import { createOutboxStore } from './persistence/outbox-store.ts';
+import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
+import { SERVICE_VERSION } from './service-version.ts';
+
+export interface RunningService {
+  httpPort: number;
+  /** SPEC §4.9: stop fetching, finish and commit the in-flight batch, flush the relay, disconnect */
+  stop(): Promise<void>;
+}
+
+/** Wiring only: builds the adapters from configuration, starts them, and knows how to stop them. */
+export async function startService(
+  config: Config,
+  logger: Logger,
+  hooks: { onFatal?: (error: unknown) => void } = {},
+): Promise<RunningService> {
+  logger.info(
+    { version: SERVICE_VERSION, groupId: config.kafka.groupId },
+    'starting customer-sync',
+  );
+  if (config.database.migrateOnStart) await applyMigrations(config.database.url);
+
+  const database = connectDatabase(config.database.url, { poolMax: config.database.poolMax });
+  const metrics = createMetrics();
+  const kafka = createKafka(config, logger);
+
+  if (config.kafka.createTopics) {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, config);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+
+  const outboxStore = createOutboxStore(database.sql);
+  const relay = createOutboxRelay({
+    store: outboxStore,
+    producer,
+    topic: config.topics.customerUpdated,
+    batchSize: config.outbox.batchSize,
+    pollIntervalMs: config.outbox.pollIntervalMs,
+    retry: config.retry,
+    metrics,
+    logger,
+  });
+  const unlisten = await outboxStore.listen(() => relay.wake());
+
+  const batchStore = createUpdateBatchStore(database.db);
+  const consumer = createUpdateConsumer({
+    kafka,
+    groupId: config.kafka.groupId,
+    topic: config.topics.updateRequested,
+    partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+    maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+    decoder: createJsonUpdateRequestDecoder({ maxMessageBytes: config.maxMessageBytes }),
+    applyBatch: (requests) => applyUpdateBatch(batchStore, requests),
+    deadLetters: createDeadLetterPublisher(producer, config.topics.deadLetter, {
+      serviceVersion: SERVICE_VERSION,
+      now: () => new Date(),
+    }),
+    retry: config.retry,
+    metrics,
+    logger,
+    onAnnounced: () => relay.wake(),
+    ...(hooks.onFatal ? { onFatal: hooks.onFatal } : {}),
+  });
+
+  const http = await startHealthServer({
+    port: config.http.port,
+    registry: metrics.registry,
+    logger,
+    readiness: [
+      { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
+      { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
+    ],
+  });
+
+  const backlogSampler = setInterval(() => {
+    outboxStore
+      .backlog()
+      .then(({ count, oldestAgeSeconds }) => {
+        metrics.outboxBacklog.set(count);
+        metrics.outboxOldestAge.set(oldestAgeSeconds);
+      })
+      .catch(() => {}); // the database being down is reported by /readyz and the retry metrics
+  }, 5_000);
+  backlogSampler.unref();
+
+  relay.start();
+  await consumer.start();
+  logger.info({ httpPort: http.port }, 'customer-sync is running');
+
+  return {
+    httpPort: http.port,
+    async stop() {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      logger.info('stopping: finishing the in-flight batch');
+      clearInterval(backlogSampler);
+      await consumer.stop();
+      logger.info('consumer stopped; flushing the outbox');
+      await relay.stop(deadline - 1_000);
+      await unlisten().catch(() => {});
+      await producer.disconnect();
+      await http.close();
+      await database.close();
+      logger.info('stopped');
+    },
+  };
+}

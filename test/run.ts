@@ -1,0 +1,75 @@
+/**
+ * `npm test`: starts the real infrastructure the integration tests need (SPEC: real Kafka, real
+ * Postgres; see src/devstack/stack.ts for how it is found or started), runs every test file
+ * with node's test runner, and stops what it started. `--unit` runs the unit tests alone, with
+ * no infrastructure. Extra arguments are test files or globs.
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { startInfrastructure } from '../src/devstack/stack.ts';
+
+const { values, positionals } = parseArgs({
+  options: {
+    unit: { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
+  },
+  allowPositionals: true,
+});
+
+const UNIT = 'test/unit/**/*.test.ts';
+const INTEGRATION = 'test/integration/**/*.test.ts';
+const patterns = positionals.length > 0 ? positionals : values.unit ? [UNIT] : [UNIT, INTEGRATION];
+const needsInfrastructure =
+  !values.unit && patterns.some((pattern) => !pattern.startsWith('test/unit'));
+
+const infrastructure = needsInfrastructure
+  ? await startInfrastructure({ log: (line) => console.log(`[infra] ${line}`) })
+  : undefined;
+if (infrastructure) {
+  console.log(
+    `# infrastructure: Kafka ${infrastructure.kafkaVersion} (${infrastructure.how.kafka}) at ${infrastructure.kafkaBrokers}; ` +
+      `PostgreSQL ${infrastructure.postgresVersion} (${infrastructure.how.postgres})`,
+  );
+}
+
+let stopping = false;
+async function stopInfrastructure() {
+  if (stopping) return;
+  stopping = true;
+  await infrastructure
+    ?.stop()
+    .catch((error: unknown) => console.error(`[infra] stop failed: ${String(error)}`));
+}
+
+const child = spawn(
+  process.execPath,
+  [
+    '--test',
+    `--test-concurrency=${values.concurrency ?? '2'}`,
+    '--test-reporter=spec',
+    '--test-timeout=300000',
+    ...patterns,
+  ],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      ...(infrastructure
+        ? {
+            TEST_KAFKA_BROKERS: infrastructure.kafkaBrokers,
+            TEST_DATABASE_URL: infrastructure.databaseUrl,
+          }
+        : {}),
+    },
+  },
+);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => child.kill(signal));
+}
+
+const exitCode = await new Promise<number>((resolve) => {
+  child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+});
+await stopInfrastructure();
+process.exit(exitCode);

@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { TestTopics } from './test-environment.ts';
+import { testInfrastructure, uniqueName } from './test-environment.ts';
+import { waitFor } from './wait-for.ts';
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+
+export interface ServiceProcessOptions {
+  databaseUrl: string;
+  topics: TestTopics;
+  groupId?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The real service as a child process (`customer-sync run`), so tests can SIGTERM and SIGKILL
+ * it like an orchestrator would. Its JSON log lines are kept for assertions.
+ */
+export class ServiceProcess {
+  readonly logs: Array<Record<string, unknown>> = [];
+  readonly groupId: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  private readonly options: ServiceProcessOptions;
+
+  constructor(options: ServiceProcessOptions) {
+    this.options = options;
+    this.groupId = options.groupId ?? uniqueName('customer-sync');
+    after(() => this.kill('SIGKILL'));
+  }
+
+  env(): Record<string, string> {
+    const { kafkaBrokers } = testInfrastructure();
+    return {
+      KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_GROUP_ID: this.groupId,
+      DATABASE_URL: this.options.databaseUrl,
+      TOPIC_UPDATE_REQUESTED: this.options.topics.updateRequested,
+      TOPIC_CUSTOMER_UPDATED: this.options.topics.customerUpdated,
+      TOPIC_DEAD_LETTER: this.options.topics.deadLetter,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'info',
+      RETRY_INITIAL_DELAY_MS: '100',
+      RETRY_MAX_DELAY_MS: '1000',
+      OUTBOX_POLL_INTERVAL_MS: '50',
+      SHUTDOWN_TIMEOUT_MS: '20000',
+      ...this.options.env,
+    };
+  }
+
+  /** Starts the process and waits until it has joined its consumer group. */
+  async start(): Promise<this> {
+    const child = spawn(process.execPath, [BIN, 'run'], {
+      env: { PATH: process.env.PATH ?? '', ...this.env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          this.logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.logs.push({ msg: line });
+        }
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => this.logs.push({ stderr: chunk.toString('utf8') }));
+    const joinedBefore = this.countLogs('joined the consumer group');
+    await waitFor(
+      `the service to join its consumer group (log tail: ${JSON.stringify(this.logs.slice(-5))})`,
+      () => this.countLogs('joined the consumer group') > joinedBefore || this.hasExited(),
+      { timeoutMs: 90_000 },
+    );
+    if (this.hasExited())
+      throw new Error(`the service exited at start: ${JSON.stringify(this.logs.slice(-10))}`);
+    return this;
+  }
+
+  countLogs(message: string): number {
+    return this.logs.filter((line) => line.msg === message).length;
+  }
+
+  hasExited(): boolean {
+    return (
+      this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null)
+    );
+  }
+
+  /** Sends a signal and waits for the process to exit. */
+  async kill(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+    if (!this.child || !this.exited) return undefined;
+    if (!this.hasExited()) this.child.kill(signal);
+    return this.exited;
+  }
+}
