@@ -6,7 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
 import { startInfrastructure } from '../src/devstack/stack.ts';
+
+silenceKafkajsTimeoutWarning();
 
 const { values, positionals } = parseArgs({
   options: {

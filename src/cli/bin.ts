@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+import { describeFailure } from '../errors.ts';
 import { migrateCommand, migrateHelp } from './commands/migrate.ts';
 import { produceCommand, produceHelp } from './commands/produce.ts';
 import { runCommand, runHelp } from './commands/run.ts';
 import { tenantsCommand, tenantsHelp } from './commands/tenants.ts';
+import { silenceKafkajsTimeoutWarning } from './silence-kafkajs-timeout-warning.ts';
 import { ConfigurationError, UsageError } from './usage-error.ts';
+
+silenceKafkajsTimeoutWarning();
 
 interface Command {
   summary: string;

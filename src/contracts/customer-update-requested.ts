@@ -93,7 +93,7 @@ function plainText(maxChars: number) {
         text.trim() === text &&
         !CONTROL_OR_LONE_SURROGATE.test(text),
       {
-        message: `must be 1..${maxChars} characters without surrounding whitespace or control characters`,
+        error: `must be 1..${maxChars} characters without surrounding whitespace or control characters`,
       },
     );
 }
@@ -108,14 +108,14 @@ export const CUSTOMER_FIELD_SCHEMAS = {
   lastName: normalisedBy((text) => normaliseTrimmedText(text, LIMITS.nameChars)),
   email: normalisedBy(normaliseEmail),
   birthday: normalisedBy((text) => normaliseBirthday(text, Date.now())),
-  ssnLast4: z.string().regex(PATTERNS.ssnLast4, { message: 'must be exactly 4 digits' }),
+  ssnLast4: z.string().regex(PATTERNS.ssnLast4, { error: 'must be exactly 4 digits' }),
   timezone: normalisedBy(normaliseTimeZone),
   phone: normalisedBy(normalisePhone),
   address1: normalisedBy((text) => normaliseTrimmedText(text, LIMITS.addressChars)),
   address2: normalisedBy((text) => normaliseTrimmedText(text, LIMITS.addressChars)),
   city: normalisedBy((text) => normaliseTrimmedText(text, LIMITS.addressChars)),
   state: normalisedBy(normaliseUsStateCode),
-  zip: z.string().regex(PATTERNS.zip, { message: 'must be 12345 or 12345-6789' }),
+  zip: z.string().regex(PATTERNS.zip, { error: 'must be 12345 or 12345-6789' }),
   doNotCall: z.boolean(),
   isTest: z.boolean(),
 } satisfies Record<CustomerFieldName, z.ZodType>;
@@ -160,7 +160,7 @@ export function createCustomerUpdateRequestedSchema(options: SchemaOptions = {})
         .array(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER))
         .max(LIMITS.loanIds)
         .refine((ids) => new Set(ids).size === ids.length, {
-          message: 'must not contain the same loan id twice',
+          error: 'must not contain the same loan id twice',
         }),
     ),
     enrich: nullMeansAbsent(z.boolean()),

@@ -109,7 +109,7 @@ export const customerUpdatedSchema = z.strictObject({
   changedFields: z
     .array(z.enum(CHANGED_FIELD_NAMES))
     .refine((fields) => new Set(fields).size === fields.length, {
-      message: 'must not name a field twice',
+      error: 'must not name a field twice',
     }),
   customer: customerSnapshotSchema,
 });

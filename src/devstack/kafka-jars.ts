@@ -19,8 +19,9 @@ export type KafkaJarsOptions = {
   log: (line: string) => void;
 };
 
-// Kafka 4.0 and 4.1 log through SLF4J 1.7 but leave the binding to the distribution; without it
-// the broker logs nothing at all. Same binding and log4j2 version the 4.1 tarball ships.
+// kafka_2.13's POM brings slf4j-api 1.7 and log4j-core 2.24 but no SLF4J binding (the release
+// tarball adds it): without one the broker logs nothing at all. A Kafka on SLF4J 2 would need
+// log4j-slf4j2-impl instead.
 const SLF4J_BINDING = {
   groupId: 'org.apache.logging.log4j',
   artifactId: 'log4j-slf4j-impl',

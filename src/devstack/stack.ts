@@ -55,34 +55,36 @@ export async function startInfrastructure(
     provideKafka(kafkaBrokers, useContainers, options, log),
     providePostgres(databaseUrl, useContainers, options, log),
   ]);
-  if (kafka.status === 'rejected' || postgres.status === 'rejected') {
-    // The other one may have started: never leave it running behind a failed start.
-    await Promise.allSettled(
-      [kafka, postgres].map((result) =>
-        result.status === 'fulfilled' ? result.value.service.stop() : undefined,
-      ),
-    );
-    if (kafka.status === 'rejected' && postgres.status === 'rejected') {
-      log(`Postgres could not be provided either: ${String(postgres.reason)}`);
-    }
-    throw kafka.status === 'rejected' ? kafka.reason : (postgres as PromiseRejectedResult).reason;
+  if (kafka.status === 'fulfilled' && postgres.status === 'fulfilled') {
+    const started = { kafka: kafka.value, postgres: postgres.value };
+    return {
+      kafkaBrokers: started.kafka.service.brokers,
+      databaseUrl: started.postgres.service.url,
+      kafkaVersion: started.kafka.service.version,
+      postgresVersion: started.postgres.service.version,
+      how: { kafka: started.kafka.how, postgres: started.postgres.how },
+      async stop() {
+        const stopped = await Promise.allSettled([
+          started.kafka.service.stop(),
+          started.postgres.service.stop(),
+        ]);
+        const failure = stopped.find((result) => result.status === 'rejected');
+        if (failure !== undefined) throw failure.reason;
+      },
+    };
   }
 
-  return {
-    kafkaBrokers: kafka.value.service.brokers,
-    databaseUrl: postgres.value.service.url,
-    kafkaVersion: kafka.value.service.version,
-    postgresVersion: postgres.value.service.version,
-    how: { kafka: kafka.value.how, postgres: postgres.value.how },
-    async stop() {
-      const stopped = await Promise.allSettled([
-        kafka.value.service.stop(),
-        postgres.value.service.stop(),
-      ]);
-      const failure = stopped.find((result) => result.status === 'rejected');
-      if (failure !== undefined) throw failure.reason;
-    },
-  };
+  // The other one may have started: never leave it running behind a failed start.
+  await Promise.allSettled(
+    [kafka, postgres].map((result) =>
+      result.status === 'fulfilled' ? result.value.service.stop() : undefined,
+    ),
+  );
+  const reasons = [kafka, postgres].flatMap((result) =>
+    result.status === 'rejected' ? [result.reason] : [],
+  );
+  if (reasons.length > 1) log(`Postgres failed too: ${String(reasons[1])}`);
+  throw reasons[0];
 }
 
 async function provideKafka(

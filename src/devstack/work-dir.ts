@@ -36,7 +36,8 @@ async function removeAbandonedWorkDirs(parent: string, prefix: string): Promise<
       );
       // No owner yet means another process is creating it right now.
       if (Number.isNaN(owner) || isProcessAlive(owner)) return;
-      await rm(dir, { recursive: true, force: true });
+      // Another user's leftovers may not be ours to delete; they are not in our way either.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }),
   );
 }

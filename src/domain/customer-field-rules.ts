@@ -209,9 +209,6 @@ export function isPlainJsonObject(value: unknown): value is Record<string, unkno
  * surrogates in jsonb, and JSON.parse turns 1e400 into Infinity, which would be stored as null.
  */
 function jsonbProblem(value: unknown, depth: number): string | undefined {
-  if (depth > LIMITS.metadataDepth) {
-    return `must not nest deeper than ${LIMITS.metadataDepth} levels`;
-  }
   if (value === null || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') {
     return Number.isFinite(value) ? undefined : 'must hold finite numbers only';
@@ -220,6 +217,10 @@ function jsonbProblem(value: unknown, depth: number): string | undefined {
     return value.includes('\u0000') || !value.isWellFormed()
       ? 'must not contain NUL characters or unpaired surrogates'
       : undefined;
+  }
+  // `depth` counts the objects and arrays around a value: the metadata object itself is 1.
+  if (depth > LIMITS.metadataDepth) {
+    return `must not nest objects and arrays deeper than ${LIMITS.metadataDepth} levels`;
   }
   if (Array.isArray(value)) {
     for (const item of value) {

@@ -9,6 +9,9 @@ const PINO_LEVEL_OF: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+const IDEMPOTENT_RETRIES_WARNING =
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /** kafkajs logs through our logger; its entries carry broker and group facts, never payloads. */
 function pinoLogCreator(logger: Logger) {
   return () =>
@@ -22,6 +25,9 @@ function pinoLogCreator(logger: Logger) {
       log: { message: string } & Record<string, unknown>;
     }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...rest } = log;
+      // Our producers retry a bounded number of times on purpose: the relay and the consumer
+      // loop re-send the same rows themselves (at least once), so kafkajs' warning says nothing.
+      if (message === IDEMPOTENT_RETRIES_WARNING) return;
       // kafkajs reports every rebalance and retry at error level; that is our retry loop's job.
       const pinoLevel = level === logLevel.ERROR ? 'warn' : (PINO_LEVEL_OF[level] ?? 'info');
       logger[pinoLevel]({ kafkajs: namespace, ...rest }, message);

@@ -38,7 +38,7 @@ export function transactionOf(tx: Transaction): UpdateBatchTransaction {
       // Sorted, so two batches that share customers always lock in the same order: no deadlock.
       await tx.execute(sql`
         select pg_advisory_xact_lock(h) from (
-          select distinct hashtextextended(k->>'tenant_id' || chr(0) || (k->>'external_id'), 0) as h
+          select distinct hashtextextended(jsonb_build_array(k->'tenant_id', k->'external_id')::text, 0) as h
           from jsonb_array_elements(${keysParameter(keys)}::jsonb) k
           order by h
         ) ordered`);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { registerCleanup } from './cleanup.ts';
 import type { TestTopics } from './test-environment.ts';
 import { testInfrastructure, uniqueName } from './test-environment.ts';
 import { waitFor } from './wait-for.ts';
@@ -28,7 +28,7 @@ export class ServiceProcess {
   constructor(options: ServiceProcessOptions) {
     this.options = options;
     this.groupId = options.groupId ?? uniqueName('customer-sync');
-    after(() => this.kill('SIGKILL'));
+    registerCleanup(() => this.kill('SIGKILL'));
   }
 
   env(): Record<string, string> {

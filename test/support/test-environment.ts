@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { after } from 'node:test';
 import type { Admin } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createDatabase, databaseUrl, dropDatabase } from '../../src/devstack/databases.ts';
 import { applyMigrations } from '../../src/persistence/migrate.ts';
+import { registerCleanup } from './cleanup.ts';
 
 /** The infrastructure test/run.ts started (or the environment named) for this run. */
 export function testInfrastructure(): { kafkaBrokers: string; adminDatabaseUrl: string } {
@@ -27,7 +27,7 @@ export async function createTestDatabase(): Promise<string> {
   const { adminDatabaseUrl } = testInfrastructure();
   const name = uniqueName('cs_test');
   await createDatabase(adminDatabaseUrl, name);
-  after(() => dropDatabase(adminDatabaseUrl, name));
+  registerCleanup(() => dropDatabase(adminDatabaseUrl, name));
   const url = databaseUrl(adminDatabaseUrl, name);
   await applyMigrations(url);
   return url;
@@ -36,7 +36,7 @@ export async function createTestDatabase(): Promise<string> {
 /** A postgres.js client for assertions, closed when the file's tests end. */
 export function testSql(url: string) {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
-  after(() => sql.end({ timeout: 5 }));
+  registerCleanup(() => sql.end({ timeout: 5 }));
   return sql;
 }
 

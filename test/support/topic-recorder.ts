@@ -1,5 +1,5 @@
-import { after } from 'node:test';
 import type { IHeaders } from 'kafkajs';
+import { registerCleanup } from './cleanup.ts';
 import { testKafka, uniqueName } from './test-environment.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -28,7 +28,7 @@ export async function recordTopic(topic: string) {
       });
     },
   });
-  after(() => consumer.disconnect());
+  registerCleanup(() => consumer.disconnect());
   return {
     messages,
     json: <T = unknown>() =>
