@@ -120,6 +120,13 @@ export const CUSTOMER_FIELD_SCHEMAS = {
   isTest: z.boolean(),
 } satisfies Record<CustomerFieldName, z.ZodType>;
 
+/** How far ahead of our clock an event's occurredAt may be (producers' clocks drift). */
+export const MAX_CLOCK_SKEW_HOURS = 24;
+
+function latestAcceptedOccurredAt(now: number): string {
+  return normaliseOccurredAt(new Date(now + MAX_CLOCK_SKEW_HOURS * 3_600_000).toISOString()) ?? '';
+}
+
 export interface SchemaOptions {
   /** The clock "not in the future" is judged against (birthday); defaults to Date.now. */
   now?: () => number;
@@ -187,6 +194,16 @@ export function createCustomerUpdateRequestedSchema(options: SchemaOptions = {})
       }),
     occurredAt: z.string().transform((text, ctx) => {
       const normalised = normaliseOccurredAt(text);
+      if (normalised !== undefined && normalised > latestAcceptedOccurredAt(now())) {
+        // A stamp from the far future would win every last-writer-wins comparison for good
+        // (SPEC §4.3); a producer's clock that far off is a bug to fix upstream, not data.
+        ctx.issues.push({
+          code: 'custom',
+          message: `must not be more than ${MAX_CLOCK_SKEW_HOURS} hours in the future`,
+          input: text,
+        });
+        return z.NEVER;
+      }
       if (normalised !== undefined) return normalised;
       ctx.issues.push({
         code: 'custom',

@@ -52,6 +52,10 @@ export async function spawnOwnedProcess(
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', logFd, logFd],
+      // Its own process group where the parent-death signal protects us: a Ctrl-C at the
+      // terminal then reaches only our process, which stops the service before the broker
+      // and database under it, instead of all of them dying at once.
+      detached: process.platform === 'linux',
     });
   } finally {
     closeSync(logFd);

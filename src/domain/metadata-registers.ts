@@ -138,7 +138,8 @@ function materialiseNode(node: Node, cut: Stamp | undefined): JsonValue | undefi
   for (const name of [...node.children.keys()].sort()) {
     const child = node.children.get(name);
     const value = child && materialiseNode(child, childCut);
-    if (value !== undefined) object[name] = value;
+    // defineProperty, not assignment: a key named "__proto__" is data here, not a prototype.
+    if (value !== undefined) Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return object;
 }

@@ -24,8 +24,14 @@ function refused(result: ParseResult): ValidationFailure {
   return result.failure;
 }
 
+/** Parses as of `now`; an event built with the default occurredAt (the real now) is moved to it. */
 function parse(builder: UpdateRequestBuilder, now?: () => number): ParseResult {
-  return parseCustomerUpdateRequested(builder.build(), now ? { now } : {});
+  if (!now) return parseCustomerUpdateRequested(builder.build());
+  const value = builder.build();
+  if (Math.abs(Date.parse(String(value.occurredAt)) - Date.now()) < 60_000) {
+    value.occurredAt = new Date(now()).toISOString();
+  }
+  return parseCustomerUpdateRequested(value, { now });
 }
 
 /** The normalised value of one data field, given a wire value for it. */
@@ -201,6 +207,14 @@ describe('customer.update.requested (SPEC §3)', () => {
         const failure = assertInvalidEnvelope('occurredAt', text);
         assert.match(failure.message, /RFC 3339/);
       }
+    });
+
+    it('refuses an occurredAt more than a day ahead of our clock, which would win every later write', () => {
+      const now = () => Date.parse('2026-01-01T00:00:00Z');
+      const far = refused(parse(anUpdateRequest().occurredAt('2026-01-02T00:00:01Z'), now));
+      assert.equal(far.code, ERROR_CODES.envelopeInvalid);
+      assert.equal(far.path, 'occurredAt');
+      accepted(parse(anUpdateRequest().occurredAt('2026-01-01T23:59:59Z'), now));
     });
 
     it('stores occurredAt in UTC with nine fractional digits', () => {

@@ -154,6 +154,13 @@ describe('mergeFieldsLastWriterWins', () => {
     }
   });
 
+  it('keeps a metadata key named __proto__ as plain data', () => {
+    const patch = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as JsonObject;
+    const record = applyAll([{ stamp: at(1), patch: {}, metadataPatch: patch }]);
+    assert.equal(JSON.stringify(record.metadata), '{"__proto__":{"polluted":true},"a":1}');
+    assert.equal(Object.getPrototypeOf(record.metadata), Object.prototype);
+  });
+
   describe('converges whatever the order (property)', () => {
     const fieldPatch: fc.Arbitrary<CustomerPatch> = fc.record(
       {
