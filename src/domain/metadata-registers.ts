@@ -139,7 +139,13 @@ function materialiseNode(node: Node, cut: Stamp | undefined): JsonValue | undefi
     const child = node.children.get(name);
     const value = child && materialiseNode(child, childCut);
     // defineProperty, not assignment: a key named "__proto__" is data here, not a prototype.
-    if (value !== undefined) Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
+    if (value !== undefined)
+      Object.defineProperty(object, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return object;
 }

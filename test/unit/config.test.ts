@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/config.ts';
+
+const MINIMAL = {
+  KAFKA_BROKERS: 'localhost:9092',
+  DATABASE_URL: 'postgres://app@db:5432/customer_sync',
+};
+
+function problemsOf(env: Record<string, string>, needs?: Array<'kafka' | 'database'>): string[] {
+  const result = loadConfig(env, needs);
+  assert.equal(result.ok, false, 'expected configuration problems');
+  return result.ok ? [] : result.problems;
+}
+
+describe('configuration (SPEC §8)', () => {
+  it('starts from the two required variables with documented defaults', () => {
+    const result = loadConfig(MINIMAL);
+    assert.ok(result.ok);
+    const { config } = result;
+    assert.deepEqual(config.kafka.brokers, ['localhost:9092']);
+    assert.equal(config.kafka.groupId, 'customer-sync');
+    assert.deepEqual(config.topics, {
+      updateRequested: 'customer.update.requested',
+      customerUpdated: 'customer.updated',
+      deadLetter: 'customer.update.requested.dlq',
+    });
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.schemaRegistryUrl, undefined);
+  });
+
+  it('names each missing required variable on a line of its own', () => {
+    assert.deepEqual(problemsOf({}), ['KAFKA_BROKERS is required', 'DATABASE_URL is required']);
+  });
+
+  it('asks only for what a command needs', () => {
+    assert.ok(loadConfig({ DATABASE_URL: MINIMAL.DATABASE_URL }, ['database']).ok);
+  });
+
+  it('reports every bad variable at once, naming it and the rule', () => {
+    const problems = problemsOf({
+      ...MINIMAL,
+      KAFKA_BROKERS: 'no-port-here',
+      HTTP_PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      KAFKA_SSL: 'maybe',
+      SCHEMA_REGISTRY_URL: 'ftp://registry',
+    });
+    assert.equal(problems.length, 5);
+    for (const variable of [
+      'KAFKA_BROKERS',
+      'HTTP_PORT',
+      'LOG_LEVEL',
+      'KAFKA_SSL',
+      'SCHEMA_REGISTRY_URL',
+    ]) {
+      assert.ok(
+        problems.some((line) => line.startsWith(`${variable} `)),
+        variable,
+      );
+    }
+  });
+
+  it('never repeats a bad value, which may be a secret, in its message', () => {
+    const problems = problemsOf({ ...MINIMAL, DATABASE_URL: 'mysql://user:s3cret-pass@db/x' });
+    assert.equal(problems.length, 1);
+    assert.doesNotMatch(problems.join('\n'), /s3cret-pass/);
+  });
+
+  it('requires the whole SASL triple once any of it is set', () => {
+    const problems = problemsOf({ ...MINIMAL, KAFKA_SASL_MECHANISM: 'scram-sha-512' });
+    assert.deepEqual(problems.toSorted(), [
+      'KAFKA_SASL_PASSWORD is required when any KAFKA_SASL_* is set',
+      'KAFKA_SASL_USERNAME is required when any KAFKA_SASL_* is set',
+    ]);
+  });
+
+  it('treats an empty variable as unset', () => {
+    const result = loadConfig({ ...MINIMAL, SCHEMA_REGISTRY_URL: '' });
+    assert.ok(result.ok && result.config.schemaRegistryUrl === undefined);
+  });
+});
