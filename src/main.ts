@@ -13,6 +13,7 @@ import { createMetrics } from './observability/metrics.ts';
 import { connectDatabase } from './persistence/database.ts';
 import { applyMigrations } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
+import { pruneProcessedEvents } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
 
@@ -109,6 +110,15 @@ export async function startService(
   }, 5_000);
   backlogSampler.unref();
 
+  const pruner = setInterval(() => {
+    pruneProcessedEvents(database.sql, config.database.processedEventsRetentionDays)
+      .then(
+        (count) => count > 0 && logger.info({ count }, 'pruned processed event ids past retention'),
+      )
+      .catch(() => {}); // tried again next hour; an outage is reported elsewhere
+  }, 3_600_000);
+  pruner.unref();
+
   relay.start();
   await consumer.start();
   logger.info({ httpPort: http.port }, 'customer-sync is running');
@@ -119,6 +129,7 @@ export async function startService(
       const deadline = Date.now() + config.shutdownTimeoutMs;
       logger.info('stopping: finishing the in-flight batch');
       clearInterval(backlogSampler);
+      clearInterval(pruner);
       await consumer.stop();
       logger.info('consumer stopped; flushing the outbox');
       await relay.stop(deadline - 1_000);
