@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  applyUpdateBatch,
+  type UpdateBatchStore,
+  type UpdateBatchTransaction,
+} from '../../src/application/apply-update-batch.ts';
+import {
+  type CustomerUpdateRequest,
+  parseCustomerUpdateRequested,
+} from '../../src/contracts/customer-update-requested.ts';
+import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
+import { customerKeyId } from '../../src/domain/customer-key.ts';
+import type { StoredCustomer } from '../../src/domain/customer-snapshot.ts';
+import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-request-builder.ts';
+
+/**
+ * The use case against an in-memory implementation of its own port: what the transaction is
+ * asked to store. The SQL behind the port is tested against the real Postgres elsewhere.
+ */
+function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['collections'] }) {
+  const customers = new Map<string, StoredCustomer>();
+  const processed = new Map<string, string>();
+  const outbox: CustomerUpdated[] = [];
+  const enrichment: CustomerUpdateRequest[] = [];
+  const transaction: UpdateBatchTransaction = {
+    lockCustomers: async () => {},
+    findTenants: async (ids) =>
+      new Map(
+        ids
+          .filter((id) => taskTypes[id])
+          .map((id) => [id, { tenantId: id, taskTypes: taskTypes[id] ?? [] }]),
+      ),
+    findProcessedEventIds: async (ids) => new Set(ids.filter((id) => processed.has(id))),
+    loadCustomers: async (keys) =>
+      new Map(
+        keys.flatMap((key) => {
+          const found = customers.get(customerKeyId(key));
+          return found ? [[customerKeyId(key), structuredClone(found)] as const] : [];
+        }),
+      ),
+    saveCustomers: async (saved) => {
+      for (const customer of saved)
+        customers.set(customerKeyId(customer), structuredClone(customer));
+    },
+    recordProcessedEvents: async (events) => {
+      for (const event of events) processed.set(event.eventId, event.outcome);
+    },
+    appendToOutbox: async (events) => {
+      outbox.push(...events);
+    },
+    requestEnrichment: async (requests) => {
+      enrichment.push(...requests);
+    },
+  };
+  const store: UpdateBatchStore = { inTransaction: (work) => work(transaction) };
+  return { store, customers, processed, outbox, enrichment };
+}
+
+function request(builder: UpdateRequestBuilder): CustomerUpdateRequest {
+  const parsed = parseCustomerUpdateRequested(builder.build());
+  if (!parsed.ok) throw new Error(parsed.failure.message);
+  return parsed.request;
+}
+
+const NOW = () => new Date('2026-02-01T12:00:00.000Z');
+
+describe('applyUpdateBatch', () => {
+  it('creates a customer and announces it once with the changed fields and version 1', async () => {
+    const memory = inMemoryStore();
+    const create = request(anUpdateRequest().withExternalId('c-1').withData({ firstName: 'Ann' }));
+    const result = await applyUpdateBatch(memory.store, [create], NOW);
+    assert.deepEqual(
+      result.outcomes.map((outcome) => outcome.kind),
+      ['applied'],
+    );
+    assert.equal(memory.outbox.length, 1);
+    const [announced] = memory.outbox;
+    assert.equal(announced?.causationId, create.eventId);
+    assert.equal(announced?.reason, 'update');
+    assert.deepEqual(announced?.changedFields, ['taskType', 'firstName']);
+    assert.equal(announced?.customer.version, 1);
+    assert.equal(announced?.customer.createdAt, '2026-02-01T12:00:00.000Z');
+  });
+
+  it('treats the same eventId twice in one batch as one event', async () => {
+    const memory = inMemoryStore();
+    const once = request(anUpdateRequest().withData({ lastName: 'Lee' }));
+    const result = await applyUpdateBatch(memory.store, [once, once], NOW);
+    assert.deepEqual(
+      result.outcomes.map((outcome) => outcome.kind),
+      ['applied', 'duplicate'],
+    );
+    assert.equal(memory.outbox.length, 1);
+  });
+
+  it('announces each change of a customer in a batch with its own version, in order', async () => {
+    const memory = inMemoryStore();
+    await applyUpdateBatch(
+      memory.store,
+      [
+        request(anUpdateRequest().withData({ firstName: 'Ann' })),
+        request(anUpdateRequest().withData({ firstName: 'Bea' })),
+      ],
+      NOW,
+    );
+    assert.deepEqual(
+      memory.outbox.map((event) => [event.customer.version, event.customer.firstName]),
+      [
+        [1, 'Ann'],
+        [2, 'Bea'],
+      ],
+    );
+  });
+
+  it('rejects an unknown tenant and a disallowed task type without recording them as processed', async () => {
+    const memory = inMemoryStore();
+    const unknownTenant = request(anUpdateRequest().withTenant('tenant-z'));
+    const wrongType = request(anUpdateRequest().withData({ taskType: 'sales' }));
+    const result = await applyUpdateBatch(memory.store, [unknownTenant, wrongType], NOW);
+    assert.deepEqual(
+      result.outcomes.map((outcome) =>
+        outcome.kind === 'rejected' ? outcome.failure.code : outcome.kind,
+      ),
+      ['tenant.unknown', 'tenant.task_type_not_allowed'],
+    );
+    assert.equal(memory.processed.size, 0, 'a redrive after the fix must apply them');
+    assert.equal(memory.customers.size, 0);
+  });
+
+  it('stores moved stamps even when no value changes, and announces nothing', async () => {
+    const memory = inMemoryStore();
+    await applyUpdateBatch(
+      memory.store,
+      [request(anUpdateRequest().occurredAt('2026-01-01T00:00:00Z').withData({ doNotCall: true }))],
+      NOW,
+    );
+    const same = request(
+      anUpdateRequest().occurredAt('2026-01-02T00:00:00Z').withData({ doNotCall: true }),
+    );
+    const result = await applyUpdateBatch(memory.store, [same], NOW);
+    assert.deepEqual(
+      result.outcomes.map((outcome) => outcome.kind),
+      ['unchanged'],
+    );
+    assert.equal(memory.outbox.length, 1);
+    const stored = [...memory.customers.values()][0];
+    assert.match(stored?.record.stamps.doNotCall ?? '', /^2026-01-02/);
+
+    const late = request(
+      anUpdateRequest().occurredAt('2026-01-01T12:00:00Z').withData({ doNotCall: false }),
+    );
+    const lateResult = await applyUpdateBatch(memory.store, [late], NOW);
+    assert.equal(lateResult.outcomes[0]?.kind, 'stale');
+    assert.equal([...memory.customers.values()][0]?.record.values.doNotCall, true);
+  });
+
+  it('asks for enrichment only for new requests that want it', async () => {
+    const memory = inMemoryStore();
+    const wants = request(anUpdateRequest().withExternalId('c-2').withData({ enrich: true }));
+    const loans = request(
+      anUpdateRequest()
+        .withExternalId('c-3')
+        .withData({ loanIds: [7] }),
+    );
+    const plain = request(anUpdateRequest().withExternalId('c-4'));
+    await applyUpdateBatch(memory.store, [wants, loans, plain], NOW);
+    await applyUpdateBatch(memory.store, [wants], NOW);
+    assert.deepEqual(
+      memory.enrichment.map((r) => r.externalId),
+      ['c-2', 'c-3'],
+    );
+  });
+});
