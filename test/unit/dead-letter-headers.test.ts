@@ -14,7 +14,6 @@ describe('dead-letter headers (SPEC §4.4)', () => {
           offset: '42',
           timestamp: '1767225600000',
           attributes: 0,
-          size: 0,
           headers: { traceparent: '00-abc-def-01' },
         },
         failure: {
