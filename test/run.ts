@@ -25,13 +25,24 @@ const patterns = positionals.length > 0 ? positionals : values.unit ? [UNIT] : [
 const needsInfrastructure =
   !values.unit && patterns.some((pattern) => !pattern.startsWith('test/unit'));
 
+// The whole suite includes the registry tests: start the registry with the rest, in parallel.
+// A run of chosen files leaves it out; test/support/test-schema-registry.ts then starts one for
+// the files that ask for it.
+const needsSchemaRegistry = needsInfrastructure && positionals.length === 0;
 const infrastructure = needsInfrastructure
-  ? await startInfrastructure({ log: (line) => console.log(`[infra] ${line}`) })
+  ? await startInfrastructure({
+      log: (line) => console.log(`[infra] ${line}`),
+      schemaRegistry: needsSchemaRegistry,
+    })
   : undefined;
 if (infrastructure) {
+  const registry = infrastructure.schemaRegistry;
   console.log(
     `# infrastructure: Kafka ${infrastructure.kafkaVersion} (${infrastructure.how.kafka}) at ${infrastructure.kafkaBrokers}; ` +
-      `PostgreSQL ${infrastructure.postgresVersion} (${infrastructure.how.postgres})`,
+      `PostgreSQL ${infrastructure.postgresVersion} (${infrastructure.how.postgres})` +
+      (registry
+        ? `; Schema Registry ${registry.version} (${infrastructure.how.schemaRegistry}) at ${registry.url}`
+        : ''),
   );
 }
 
@@ -62,6 +73,9 @@ const child = spawn(
             TEST_KAFKA_BROKERS: infrastructure.kafkaBrokers,
             TEST_DATABASE_URL: infrastructure.databaseUrl,
           }
+        : {}),
+      ...(infrastructure?.schemaRegistry
+        ? { TEST_SCHEMA_REGISTRY_URL: infrastructure.schemaRegistry.url }
         : {}),
     },
   },

@@ -33,7 +33,7 @@ export interface UpdateBatchTransaction {
     events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
   ): Promise<void>;
   appendToOutbox(events: CustomerUpdated[]): Promise<void>;
-  /** for requests that ask for enrichment (SPEC §6); no-op until enrichment exists */
+  /** enqueues the enrichment jobs these requests ask for, in this transaction (SPEC §6) */
   requestEnrichment?(requests: CustomerUpdateRequest[]): Promise<void>;
 }
 

@@ -1,38 +1,96 @@
-import { describeFailure } from '../errors.ts';
-import { migrateCommand, migrateHelp } from './commands/migrate.ts';
-import { produceCommand, produceHelp } from './commands/produce.ts';
-import { runCommand, runHelp } from './commands/run.ts';
-import { tenantsCommand, tenantsHelp } from './commands/tenants.ts';
 import { silenceKafkajsTimeoutWarning } from './silence-kafkajs-timeout-warning.ts';
 import { ConfigurationError, UsageError } from './usage-error.ts';
 
 silenceKafkajsTimeoutWarning();
 
-interface Command {
-  summary: string;
+interface LoadedCommand {
   help: string;
   run(args: string[]): Promise<number>;
 }
 
+interface Command {
+  summary: string;
+  /** imported when used: a command loads only its own dependencies (memory, start-up time) */
+  load(): Promise<LoadedCommand>;
+}
+
 const COMMANDS: Record<string, Command> = {
-  run: { summary: 'run the service (what npm start runs)', help: runHelp, run: runCommand },
-  migrate: { summary: 'apply database migrations', help: migrateHelp, run: migrateCommand },
+  run: {
+    summary: 'run the service (what npm start runs)',
+    load: async () => {
+      const { runHelp, runCommand } = await import('./commands/run.ts');
+      return { help: runHelp, run: runCommand };
+    },
+  },
+  migrate: {
+    summary: 'apply database migrations',
+    load: async () => {
+      const { migrateHelp, migrateCommand } = await import('./commands/migrate.ts');
+      return { help: migrateHelp, run: migrateCommand };
+    },
+  },
   tenants: {
     summary: 'company configuration: tenants set|list',
-    help: tenantsHelp,
-    run: tenantsCommand,
+    load: async () => {
+      const { tenantsHelp, tenantsCommand } = await import('./commands/tenants.ts');
+      return { help: tenantsHelp, run: tenantsCommand };
+    },
+  },
+  enrichment: {
+    summary: 'enrichment jobs: enrichment list|retry',
+    load: async () => {
+      const { enrichmentHelp, enrichmentCommand } = await import('./commands/enrichment.ts');
+      return { help: enrichmentHelp, run: enrichmentCommand };
+    },
+  },
+  'lending-sim': {
+    summary: 'run the lending-system simulator (HTTP)',
+    load: async () => {
+      const { lendingSimHelp, lendingSimCommand } = await import('./commands/lending-sim.ts');
+      return { help: lendingSimHelp, run: lendingSimCommand };
+    },
+  },
+  schemas: {
+    summary: 'Schema Registry: schemas register|check',
+    load: async () => {
+      const { schemasHelp, schemasCommand } = await import('./commands/schemas.ts');
+      return { help: schemasHelp, run: schemasCommand };
+    },
   },
   produce: {
     summary: 'publish events from an NDJSON file or stdin',
-    help: produceHelp,
-    run: produceCommand,
+    load: async () => {
+      const { produceHelp, produceCommand } = await import('./commands/produce.ts');
+      return { help: produceHelp, run: produceCommand };
+    },
+  },
+  replay: {
+    summary: 're-run a range of customer.update.requested through the apply path',
+    load: async () => {
+      const { replayHelp, replayCommand } = await import('./commands/replay.ts');
+      return { help: replayHelp, run: replayCommand };
+    },
+  },
+  dlq: {
+    summary: 'dead letters: dlq list|show|redrive',
+    load: async () => {
+      const { dlqHelp, dlqCommand } = await import('./commands/dlq.ts');
+      return { help: dlqHelp, run: dlqCommand };
+    },
+  },
+  republish: {
+    summary: 're-emit current customer snapshots to customer.updated',
+    load: async () => {
+      const { republishHelp, republishCommand } = await import('./commands/republish.ts');
+      return { help: republishHelp, run: republishCommand };
+    },
   },
 };
 
 const USAGE = `usage: customer-sync <command> [options]
 
 ${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
+  .map(([name, command]) => `  ${name.padEnd(12)} ${command.summary}`)
   .join('\n')}
 
 customer-sync <command> --help shows a command's options.`;
@@ -43,9 +101,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (command === undefined)
+  const entry = COMMANDS[name];
+  if (entry === undefined)
     throw new UsageError(`unknown command '${name}' (customer-sync --help lists them)`);
+  const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${command.help}\n`);
     return 0;

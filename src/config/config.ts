@@ -50,6 +50,28 @@ const name = z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, {
   message: 'must be letters, digits, dot, dash or underscore',
 });
 
+/** `{"tenant-a":"token",…}`: a tenant's own lending-system token, overriding LENDING_API_TOKEN. */
+const tenantTokens = z.string().transform((text, context) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((token) => typeof token === 'string' && token.length > 0);
+  if (valid) return parsed as Record<string, string>;
+  context.issues.push({
+    code: 'custom',
+    message: 'must be a JSON object of tenant id to non-empty token',
+    input: '[redacted]',
+  });
+  return z.NEVER;
+});
+
 const environmentSchema = z
   .object({
     KAFKA_BROKERS: brokerList.optional(),
@@ -73,7 +95,25 @@ const environmentSchema = z
     DATABASE_POOL_MAX: integerText(2, 500).default(10),
     MIGRATE_ON_START: booleanText.default(false),
     SCHEMA_REGISTRY_URL: httpUrl.optional(),
+    SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
+    SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
+    SCHEMA_REGISTRY_REQUIRED: booleanText.default(false),
+    SCHEMA_REGISTRY_TIMEOUT_MS: integerText(100, 120_000).default(10_000),
     LENDING_API_URL: httpUrl.optional(),
+    // SPEC §6: bearer tokens for the lending systems; secrets, so never echoed in a problem.
+    LENDING_API_TOKEN: z.string().min(1, { message: 'must not be empty' }).optional(),
+    LENDING_API_TOKENS: tenantTokens.optional(),
+    LENDING_API_TIMEOUT_MS: integerText(100, 300_000).default(5_000),
+    ENRICHMENT_CONCURRENCY: integerText(0, 256).default(4),
+    ENRICHMENT_POLL_INTERVAL_MS: integerText(10, 60_000).default(1_000),
+    ENRICHMENT_LEASE_MS: integerText(1_000, 3_600_000).default(30_000),
+    ENRICHMENT_DEADLINE_MS: integerText(1_000, 2_592_000_000).default(3_600_000),
+    ENRICHMENT_RETRY_INITIAL_DELAY_MS: integerText(1, 600_000).default(1_000),
+    ENRICHMENT_RETRY_MAX_DELAY_MS: integerText(1, 3_600_000).default(300_000),
+    ENRICHMENT_BREAKER_FAILURE_RATE_PERCENT: integerText(1, 100).default(50),
+    ENRICHMENT_BREAKER_MINIMUM_CALLS: integerText(1, 10_000).default(10),
+    ENRICHMENT_BREAKER_WINDOW_CALLS: integerText(1, 10_000).default(20),
+    ENRICHMENT_BREAKER_OPEN_MS: integerText(100, 3_600_000).default(30_000),
     HTTP_PORT: integerText(0, 65_535).default(8080),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -84,6 +124,8 @@ const environmentSchema = z
     MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
     CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
     CONSUMER_MAX_BYTES_PER_PARTITION: integerText(1_024, 104_857_600).default(1_048_576),
+    // 6 s is Kafka's default group.min.session.timeout.ms.
+    KAFKA_SESSION_TIMEOUT_MS: integerText(6_000, 1_800_000).default(30_000),
     RETRY_INITIAL_DELAY_MS: integerText(1, 60_000).default(200),
     RETRY_MAX_DELAY_MS: integerText(1, 600_000).default(30_000),
     OUTBOX_BATCH_SIZE: integerText(1, 10_000).default(1_000),
@@ -106,6 +148,41 @@ const environmentSchema = z
           });
         }
       }
+    }
+    if (env.ENRICHMENT_RETRY_MAX_DELAY_MS < env.ENRICHMENT_RETRY_INITIAL_DELAY_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['ENRICHMENT_RETRY_MAX_DELAY_MS'],
+        message: 'must not be below ENRICHMENT_RETRY_INITIAL_DELAY_MS',
+      });
+    }
+    if (env.ENRICHMENT_BREAKER_MINIMUM_CALLS > env.ENRICHMENT_BREAKER_WINDOW_CALLS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['ENRICHMENT_BREAKER_MINIMUM_CALLS'],
+        message: 'must not be above ENRICHMENT_BREAKER_WINDOW_CALLS',
+      });
+    }
+    if (
+      (env.SCHEMA_REGISTRY_USERNAME === undefined) !==
+      (env.SCHEMA_REGISTRY_PASSWORD === undefined)
+    ) {
+      const unset =
+        env.SCHEMA_REGISTRY_USERNAME === undefined
+          ? 'SCHEMA_REGISTRY_USERNAME'
+          : 'SCHEMA_REGISTRY_PASSWORD';
+      context.addIssue({
+        code: 'custom',
+        path: [unset],
+        message: 'is required when the other SCHEMA_REGISTRY_USERNAME/PASSWORD is set',
+      });
+    }
+    if (env.SCHEMA_REGISTRY_REQUIRED && env.SCHEMA_REGISTRY_URL === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SCHEMA_REGISTRY_URL'],
+        message: 'is required when SCHEMA_REGISTRY_REQUIRED is true',
+      });
     }
     if (env.RETRY_MAX_DELAY_MS < env.RETRY_INITIAL_DELAY_MS) {
       context.addIssue({
@@ -134,6 +211,8 @@ export interface Config {
     replicationFactor: number;
     partitionsConsumedConcurrently: number;
     maxBytesPerPartition: number;
+    /** how long the group waits for a replica that stopped heartbeating (kill -9) */
+    sessionTimeoutMs: number;
   };
   topics: { updateRequested: string; customerUpdated: string; deadLetter: string };
   database: {
@@ -142,8 +221,39 @@ export interface Config {
     migrateOnStart: boolean;
     processedEventsRetentionDays: number;
   };
+  /** SPEC §1, §8: without it, messages are plain JSON in and out */
   schemaRegistryUrl?: string;
+  schemaRegistry: {
+    /** SCHEMA_REGISTRY_REQUIRED: dead-letter values that are not in the registry's wire format */
+    required: boolean;
+    /** HTTP basic auth (Confluent Cloud: API key and secret); never logged */
+    auth?: { username: string; password: string };
+    timeoutMs: number;
+  };
   lendingApiUrl?: string;
+  /** SPEC §6: credentials for the lending systems; never logged */
+  lendingApi: {
+    /** LENDING_API_TOKEN: the bearer token for tenants without their own */
+    defaultToken?: string;
+    /** LENDING_API_TOKENS: tenant id -> bearer token */
+    tenantTokens: Record<string, string>;
+    timeoutMs: number;
+  };
+  /** SPEC §6: the enrichment job worker inside the service */
+  enrichment: {
+    /** jobs worked on at once in this process; 0 runs no worker here */
+    concurrency: number;
+    pollIntervalMs: number;
+    leaseMs: number;
+    deadlineMs: number;
+    retry: { initialDelayMs: number; maxDelayMs: number };
+    breaker: {
+      failureRateThreshold: number;
+      minimumCalls: number;
+      windowSize: number;
+      openDurationMs: number;
+    };
+  };
   http: { port: number };
   logLevel: Environment['LOG_LEVEL'];
   shutdownTimeoutMs: number;
@@ -155,11 +265,12 @@ export interface Config {
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 /** What a command connects to; the service needs both, `migrate` only the database. */
-export type ConfigNeed = 'kafka' | 'database';
+export type ConfigNeed = 'kafka' | 'database' | 'schemaRegistry';
 
 const REQUIRED_BY_NEED: Record<ConfigNeed, keyof Environment> = {
   kafka: 'KAFKA_BROKERS',
   database: 'DATABASE_URL',
+  schemaRegistry: 'SCHEMA_REGISTRY_URL',
 };
 
 /**
@@ -203,6 +314,7 @@ function toConfig(env: Environment): Config {
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
       partitionsConsumedConcurrently: env.CONSUMER_PARTITIONS_CONCURRENTLY,
       maxBytesPerPartition: env.CONSUMER_MAX_BYTES_PER_PARTITION,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     },
     topics: {
       updateRequested: env.TOPIC_UPDATE_REQUESTED,
@@ -215,12 +327,36 @@ function toConfig(env: Environment): Config {
       migrateOnStart: env.MIGRATE_ON_START,
       processedEventsRetentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
     },
+    schemaRegistry: {
+      required: env.SCHEMA_REGISTRY_REQUIRED,
+      timeoutMs: env.SCHEMA_REGISTRY_TIMEOUT_MS,
+    },
     http: { port: env.HTTP_PORT },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
     outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },
+    lendingApi: {
+      tenantTokens: env.LENDING_API_TOKENS ?? {},
+      timeoutMs: env.LENDING_API_TIMEOUT_MS,
+    },
+    enrichment: {
+      concurrency: env.ENRICHMENT_CONCURRENCY,
+      pollIntervalMs: env.ENRICHMENT_POLL_INTERVAL_MS,
+      leaseMs: env.ENRICHMENT_LEASE_MS,
+      deadlineMs: env.ENRICHMENT_DEADLINE_MS,
+      retry: {
+        initialDelayMs: env.ENRICHMENT_RETRY_INITIAL_DELAY_MS,
+        maxDelayMs: env.ENRICHMENT_RETRY_MAX_DELAY_MS,
+      },
+      breaker: {
+        failureRateThreshold: env.ENRICHMENT_BREAKER_FAILURE_RATE_PERCENT / 100,
+        minimumCalls: env.ENRICHMENT_BREAKER_MINIMUM_CALLS,
+        windowSize: env.ENRICHMENT_BREAKER_WINDOW_CALLS,
+        openDurationMs: env.ENRICHMENT_BREAKER_OPEN_MS,
+      },
+    },
   };
   if (env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD) {
     config.kafka.sasl = {
@@ -230,7 +366,14 @@ function toConfig(env: Environment): Config {
     };
   }
   if (env.SCHEMA_REGISTRY_URL) config.schemaRegistryUrl = env.SCHEMA_REGISTRY_URL;
+  if (env.SCHEMA_REGISTRY_USERNAME && env.SCHEMA_REGISTRY_PASSWORD) {
+    config.schemaRegistry.auth = {
+      username: env.SCHEMA_REGISTRY_USERNAME,
+      password: env.SCHEMA_REGISTRY_PASSWORD,
+    };
+  }
   if (env.LENDING_API_URL) config.lendingApiUrl = env.LENDING_API_URL;
+  if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
   return config;
 }
 

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   schemaUnknownId: 'schema.unknown_id',
   /** Schema Registry wire format: the value does not decode with the schema it names. */
   schemaMismatch: 'schema.mismatch',
+  /** SCHEMA_REGISTRY_REQUIRED is set and the value is not in Schema Registry wire format. */
+  schemaWireFormatRequired: 'schema.wire_format_required',
   /** The database rejected the event even when applied alone (not a transient failure). */
   applyFailed: 'apply.failed',
 } as const;

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { silenceKafkajsTimeoutWarning } from '../cli/silence-kafkajs-timeout-warning.ts';
+import { startLendingSimulator } from '../enrichment/lending-simulator.ts';
 import { connectDatabase } from '../persistence/database.ts';
 import { applyMigrations } from '../persistence/migrate.ts';
 import { createTenantRepository } from '../persistence/tenant-repository.ts';
@@ -43,8 +44,18 @@ if (!(await tenants.list()).some((tenant) => tenant.tenantId === DEMO_TENANT.ten
 }
 await database.close();
 
+// SPEC §6: the lending-system simulator stands in for the tenants' lending systems, on 8090 as
+// in docker compose (or any free port if 8090 is taken), unless LENDING_API_URL names a real one.
+const lendingSimulator = process.env.LENDING_API_URL
+  ? undefined
+  : await startLendingSimulator({ port: 8090, host: '127.0.0.1' }).catch(() =>
+      startLendingSimulator({ port: 0, host: '127.0.0.1' }),
+    );
+if (lendingSimulator) log(`lending-system simulator at ${lendingSimulator.url}`);
+
 const env = {
   ...process.env,
+  LENDING_API_URL: process.env.LENDING_API_URL || (lendingSimulator?.url as string),
   KAFKA_BROKERS: kafkaBrokers,
   DATABASE_URL: databaseUrl,
   KAFKA_CREATE_TOPICS: process.env.KAFKA_CREATE_TOPICS ?? 'true',
@@ -76,6 +87,7 @@ process.on('SIGTERM', stop);
 const code = await new Promise<number>((resolve) =>
   service.on('exit', (exitCode) => resolve(exitCode ?? 1)),
 );
+await lendingSimulator?.close();
 if (infrastructure) {
   log('stopping Kafka and PostgreSQL');
   await infrastructure.stop();

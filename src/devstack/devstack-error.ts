@@ -9,12 +9,16 @@ export type DevstackErrorCode =
   | 'POSTGRES_MISSING'
   | 'POSTGRES_START_FAILED'
   | 'POSTGRES_UNREACHABLE'
+  | 'SCHEMA_REGISTRY_FETCH_FAILED'
+  | 'SCHEMA_REGISTRY_START_FAILED'
+  | 'SCHEMA_REGISTRY_UNREACHABLE'
   | 'RUN_AS_USER_UNAVAILABLE'
   | 'INVALID_DATABASE_NAME';
 
 /**
- * Raised when tests, `npm run dev` or benchmarks cannot get a real Kafka or Postgres. The message
- * says what to install or which variable to set; retrying the same start never helps.
+ * Raised when tests, `npm run dev` or benchmarks cannot get a real Kafka, Postgres or Schema
+ * Registry. The message says what to install or which variable to set; retrying the same start
+ * never helps.
  */
 export class DevstackError extends Error {
   readonly code: DevstackErrorCode;

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { removeAbandonedFetches, withCacheLock } from './cache-lock.ts';
 import { DevstackError } from './devstack-error.ts';
 import { findExecutable } from './find-executable.ts';
-import { isProcessAlive } from './process-alive.ts';
 import { runCommand } from './run-command.ts';
 
 export const DEFAULT_KAFKA_VERSION = '4.1.1';
@@ -45,7 +44,8 @@ export async function ensureKafkaJars(options: KafkaJarsOptions): Promise<KafkaJ
 
   await mkdir(versionDir, { recursive: true });
   const lockFile = join(versionDir, 'fetch.lock');
-  await withLock(lockFile, jars, async () => {
+  const isDone = () => isComplete(jars);
+  await withCacheLock(lockFile, { isDone, staleAfterMs: STALE_LOCK_MS }, async () => {
     if (isComplete(jars)) return;
     await fetchWithMaven(options, versionDir, jars);
   });
@@ -119,15 +119,6 @@ async function fetchWithMaven(options: KafkaJarsOptions, versionDir: string, jar
   );
 }
 
-/** Downloads of a fetcher that died; we hold the lock, so none of them is still running. */
-async function removeAbandonedFetches(versionDir: string): Promise<void> {
-  const entries = await readdir(versionDir);
-  const fetches = entries.filter((entry) => entry.startsWith('fetch-'));
-  await Promise.all(
-    fetches.map((entry) => rm(join(versionDir, entry), { recursive: true, force: true })),
-  );
-}
-
 function brokerPom(version: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -151,48 +142,6 @@ function brokerPom(version: string): string {
   </dependencies>
 </project>
 `;
-}
-
-/** Runs `work` while holding `lockFile`; waits while another process holds it. */
-async function withLock(lockFile: string, jars: KafkaJars, work: () => Promise<void>) {
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (isComplete(jars)) return;
-    if (await isStale(lockFile)) {
-      await rm(lockFile, { force: true });
-      continue;
-    }
-    await sleep(500);
-  }
-  try {
-    await work();
-  } finally {
-    await rm(lockFile, { force: true });
-  }
-}
-
-/** A lock whose owner died (crash, Ctrl-C) or that is older than any fetch can take. */
-async function isStale(lockFile: string): Promise<boolean> {
-  try {
-    const handle = await open(lockFile, 'r');
-    const [content, info] = await Promise.all([handle.readFile('utf8'), handle.stat()]).finally(
-      () => handle.close(),
-    );
-    if (Date.now() - info.mtimeMs > STALE_LOCK_MS) return true;
-    const pid = Number.parseInt(content, 10);
-    // The owner writes its pid right after creating the file; give it that moment.
-    if (Number.isNaN(pid)) return Date.now() - info.mtimeMs > 10_000;
-    return !isProcessAlive(pid);
-  } catch {
-    return false;
-  }
 }
 
 async function sizeInMiB(dir: string): Promise<string> {

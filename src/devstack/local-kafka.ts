@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DevstackError } from './devstack-error.ts';
-import { findExecutable } from './find-executable.ts';
 import { findFreePorts } from './free-port.ts';
+import { findJava } from './java-runtime.ts';
 import { describeKafkaCluster } from './kafka-cluster-probe.ts';
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, type KafkaJars } from './kafka-jars.ts';
 import { spawnOwnedProcess } from './owned-process.ts';
@@ -63,7 +63,10 @@ const TOOL_JVM_FLAGS = [
 export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<LocalKafka> {
   const log = options.log ?? (() => undefined);
   const version = options.version ?? process.env.KAFKA_BROKER_VERSION ?? DEFAULT_KAFKA_VERSION;
-  const java = await findJava();
+  const java = await findJava({
+    service: 'local Kafka broker',
+    alternative: 'set TEST_KAFKA_BROKERS to use a running Kafka',
+  });
   const cacheDir = options.cacheDir ?? PROJECT_CACHE_DIR;
   const jars = await ensureKafkaJars({ version, cacheDir, log });
   for (let attempt = 1; ; attempt += 1) {
@@ -158,36 +161,6 @@ async function startBroker(
       return stopping;
     },
   };
-}
-
-async function findJava(): Promise<string> {
-  const javaHome = process.env.JAVA_HOME;
-  const java = await findExecutable('java', javaHome ? [join(javaHome, 'bin')] : []);
-  const advice =
-    'install a JDK (e.g. apt-get install openjdk-17-jre-headless) or set TEST_KAFKA_BROKERS to use a running Kafka';
-  if (java === undefined) {
-    throw new DevstackError(
-      'JAVA_MISSING',
-      `Java 17+ is needed to run the local Kafka broker: ${advice}`,
-    );
-  }
-  const { stderr } = await runCommand(java, ['-version']);
-  const major = javaMajorVersion(stderr);
-  if (major !== undefined && major < 17) {
-    throw new DevstackError(
-      'JAVA_MISSING',
-      `Java 17+ is needed to run the local Kafka broker, but ${java} is Java ${major}: ${advice}`,
-    );
-  }
-  return java;
-}
-
-/** `version "17.0.15"` -> 17; `version "1.8.0_392"` -> 8. */
-function javaMajorVersion(versionOutput: string): number | undefined {
-  const match = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
-  if (match === null) return undefined;
-  const first = Number(match[1]);
-  return first === 1 ? Number(match[2]) : first;
 }
 
 /** Like Kafka's Uuid.randomUuid(): 16 random bytes in base64url, never starting with '-'. */

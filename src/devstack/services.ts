@@ -17,3 +17,13 @@ export type RunningPostgres = {
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
 };
+
+/** A Confluent-compatible Schema Registry the caller may use until it calls `stop()`. */
+export type RunningSchemaRegistry = {
+  /** Base URL of the Confluent Schema Registry REST API, as SCHEMA_REGISTRY_URL expects it. */
+  url: string;
+  /** Product and version, or a note saying why it is not known. */
+  version: string;
+  /** Releases what was started for this caller; a no-op for services someone else runs. */
+  stop(): Promise<void>;
+};

@@ -25,7 +25,6 @@ export function customerUpdatedEvent(input: {
   discriminator?: string;
 }): CustomerUpdated {
   const { customer } = input;
-  const values = customer.record.values;
   return {
     eventId: customerUpdatedEventId(input.causationId, input.reason, input.discriminator),
     type: 'customer.updated',
@@ -38,21 +37,8 @@ export function customerUpdatedEvent(input: {
     changedFields: input.changedFields,
     customer: {
       externalId: customer.externalId,
-      taskType: values.taskType,
-      firstName: values.firstName,
-      lastName: values.lastName,
-      email: values.email,
-      birthday: values.birthday,
-      ssnLast4: values.ssnLast4,
-      timezone: values.timezone,
-      phone: values.phone,
-      address1: values.address1,
-      address2: values.address2,
-      city: values.city,
-      state: values.state,
-      zip: values.zip,
-      doNotCall: values.doNotCall,
-      isTest: values.isTest,
+      // every customer field, in CUSTOMER_FIELDS order (the API's response shape, SPEC §5)
+      ...customer.record.values,
       metadata: customer.record.metadata,
       version: customer.record.version,
       createdAt: customer.createdAt,

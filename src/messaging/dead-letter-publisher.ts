@@ -11,6 +11,8 @@ export interface DeadLetter {
 export interface DeadLetterHeaderContext {
   serviceVersion: string;
   now: () => Date;
+  /** added to every letter, e.g. `replay.run-id` when a replay dead-letters */
+  extraHeaders?: Record<string, string>;
 }
 
 /**
@@ -30,6 +32,7 @@ export function deadLetterHeaders(letter: DeadLetter, context: DeadLetterHeaderC
     'original.timestamp': letter.message.timestamp,
     'failed.at': context.now().toISOString(),
     'service.version': context.serviceVersion,
+    ...context.extraHeaders,
   };
 }
 

@@ -1,13 +1,14 @@
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { AppliedBatch, UpdateOutcome } from '../application/apply-update-batch.ts';
+import type { AppliedBatch } from '../application/apply-update-batch.ts';
+import type { MessageOutcomeKind } from '../application/message-outcome.ts';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
-import { ERROR_CODES } from '../contracts/error-codes.ts';
-import { canRetry, describeFailure } from '../errors.ts';
+import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher.ts';
+import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
+import { createUpdateChunkProcessor } from './update-chunk-processor.ts';
 
 export interface UpdateConsumerOptions {
   kafka: Kafka;
@@ -15,6 +16,11 @@ export interface UpdateConsumerOptions {
   topic: string;
   partitionsConsumedConcurrently: number;
   maxBytesPerPartition: number;
+  /**
+   * A replica that died without leaving the group (kill -9) holds its partitions this long;
+   * default 30 s.
+   */
+  sessionTimeoutMs?: number;
   /** messages applied per database transaction; larger batches are split */
   chunkSize?: number;
   /** read the topic from the start when the group has no committed offset */
@@ -39,22 +45,28 @@ export interface UpdateConsumer {
   isGroupMember(): boolean;
 }
 
-type Outcome = UpdateOutcome['kind'] | 'dead-lettered';
+type Outcome = MessageOutcomeKind;
+
+/** Messages applied per database transaction unless the options say otherwise. */
+export const DEFAULT_CHUNK_SIZE = 500;
 
 /**
  * The consumer loop (SPEC §4.1, §4.4, §4.5). Per partition batch, per chunk: decode, apply in
- * one transaction, dead-letter what cannot be applied, and only then commit the offset. A
- * transient failure pauses the partition and retries the same chunk with backoff, forever if
- * need be; nothing here skips a message. This is the code that decides when an offset moves.
+ * one transaction, dead-letter what cannot be applied (update-chunk-processor.ts, shared with
+ * `replay`), and only then commit the offset. A transient failure pauses the partition and
+ * retries the same chunk with backoff, forever if need be; nothing here skips a message. This
+ * is the code that decides when an offset moves.
  */
 export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateConsumer {
-  const chunkSize = options.chunkSize ?? 500;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
     maxBytesPerPartition: options.maxBytesPerPartition,
     maxWaitTimeInMs: 100,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: sessionTimeoutMs,
+    // Kafka's advice: heartbeat at most every third of the session timeout.
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
     // Our own loop retries; kafkajs restarting the consumer behind our back would not help.
     retry: { retries: 10, initialRetryTime: 300 },
   });
@@ -85,96 +97,12 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     if (!event.payload.restart) options.onFatal?.(error);
   });
 
-  async function applyIsolatingPoison(requests: CustomerUpdateRequest[]): Promise<UpdateOutcome[]> {
-    try {
-      return (await options.applyBatch(requests)).outcomes;
-    } catch (error) {
-      if (canRetry(error)) throw error;
-      // The database rejected the batch for its content: find the request it cannot take,
-      // one at a time, so the rest of the batch still applies (SPEC §4.4).
-      const outcomes: UpdateOutcome[] = [];
-      for (const request of requests) {
-        try {
-          outcomes.push(...(await options.applyBatch([request])).outcomes);
-        } catch (single) {
-          if (canRetry(single)) throw single;
-          const sqlState = describeFailure(single).code;
-          outcomes.push({
-            kind: 'rejected',
-            failure: {
-              code: ERROR_CODES.applyFailed,
-              message: `the database rejected the event${sqlState ? ` (SQLSTATE ${sqlState})` : ''}`,
-            },
-          });
-        }
-      }
-      return outcomes;
-    }
-  }
-
-  async function processChunk(
-    batch: Batch,
-    messages: KafkaMessage[],
-    log: Logger,
-  ): Promise<Outcome[]> {
-    const decoded = await Promise.all(messages.map((message) => options.decoder.decode(message)));
-    const letters: DeadLetter[] = [];
-    const requests: CustomerUpdateRequest[] = [];
-    const requestIndex: number[] = [];
-    const outcomes: Outcome[] = new Array(messages.length);
-    decoded.forEach((result, index) => {
-      const message = messages[index] as KafkaMessage;
-      if (result.ok) {
-        requests.push(result.request);
-        requestIndex.push(index);
-      } else {
-        letters.push({
-          message,
-          topic: batch.topic,
-          partition: batch.partition,
-          failure: result.failure,
-        });
-        outcomes[index] = 'dead-lettered';
-      }
-    });
-
-    const applied = requests.length > 0 ? await applyIsolatingPoison(requests) : [];
-    applied.forEach((outcome, position) => {
-      const index = requestIndex[position] as number;
-      const message = messages[index] as KafkaMessage;
-      if (outcome.kind === 'rejected') {
-        letters.push({
-          message,
-          topic: batch.topic,
-          partition: batch.partition,
-          failure: outcome.failure,
-        });
-        outcomes[index] = 'dead-lettered';
-        return;
-      }
-      outcomes[index] = outcome.kind;
-      if (outcome.kind === 'stale' || outcome.kind === 'applied') {
-        for (const field of outcome.staleFields) options.metrics.staleFields.inc({ field });
-      }
-    });
-
-    // After the transaction, before the offset: a crash in between re-sends the dead letter,
-    // it never loses it (SPEC §4.1, §4.4).
-    await options.deadLetters.publish(letters);
-    for (const letter of letters) {
-      options.metrics.deadLetters.inc({ code: letter.failure.code });
-      log.warn(
-        {
-          offset: letter.message.offset,
-          code: letter.failure.code,
-          path: letter.failure.path,
-          reason: letter.failure.message,
-        },
-        'dead-lettered',
-      );
-    }
-    return outcomes;
-  }
+  const processChunk = createUpdateChunkProcessor({
+    decoder: options.decoder,
+    applyBatch: options.applyBatch,
+    deadLetters: options.deadLetters,
+    metrics: options.metrics,
+  });
 
   async function processChunkUntilDone(
     payload: EachBatchPayload,
@@ -185,7 +113,14 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await processChunk(payload.batch, messages, log);
+          return (
+            await processChunk({
+              topic: payload.batch.topic,
+              partition: payload.batch.partition,
+              messages,
+              log,
+            })
+          ).map((outcome) => outcome.kind);
         } catch (error) {
           if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted)
             return undefined;

@@ -1,70 +1,118 @@
-import { sql } from 'drizzle-orm';
-import type { CustomerFieldValues, JsonObject } from '../domain/customer-fields.ts';
+import { type SQL, sql } from 'drizzle-orm';
+import {
+  CUSTOMER_FIELDS,
+  type CustomerFieldName,
+  type CustomerFieldValues,
+  type JsonObject,
+} from '../domain/customer-fields.ts';
 import type { FieldStamps } from '../domain/customer-record.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
 import type { MetadataRegisters } from '../domain/metadata-registers.ts';
 
-/** ISO 8601 in UTC with milliseconds, as every timestamp leaves the database. */
-export const isoTimestamp = (column: string) =>
-  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+/**
+ * The one table of how customer fields map to columns (schema.ts declares the same columns for
+ * migrations); every customer statement below is derived from it, so adding a field is one line.
+ */
+const FIELD_COLUMNS = {
+  taskType: ['task_type', 'text'],
+  firstName: ['first_name', 'text'],
+  lastName: ['last_name', 'text'],
+  email: ['email', 'text'],
+  birthday: ['birthday', 'date'],
+  ssnLast4: ['ssn_last4', 'text'],
+  timezone: ['timezone', 'text'],
+  phone: ['phone', 'text'],
+  address1: ['address1', 'text'],
+  address2: ['address2', 'text'],
+  city: ['city', 'text'],
+  state: ['state', 'text'],
+  zip: ['zip', 'text'],
+  doNotCall: ['do_not_call', 'boolean'],
+  isTest: ['is_test', 'boolean'],
+} as const satisfies Record<CustomerFieldName, readonly [string, 'text' | 'date' | 'boolean']>;
 
-/** The select list that `customerFromRow` reads. */
-export const CUSTOMER_COLUMNS = sql`
-  c.tenant_id, c.external_id, c.task_type, c.first_name, c.last_name, c.email,
-  c.birthday::text as birthday, c.ssn_last4, c.timezone, c.phone, c.address1, c.address2,
-  c.city, c.state, c.zip, c.do_not_call, c.is_test, c.metadata, c.field_stamps,
-  c.metadata_registers, c.version, ${isoTimestamp('c.created_at')} as created_at,
-  ${isoTimestamp('c.updated_at')} as updated_at`;
+/** Columns that follow the fields, with their types as the recordset declares them. */
+const STATE_COLUMNS = [
+  ['metadata', 'jsonb'],
+  ['field_stamps', 'jsonb'],
+  ['metadata_registers', 'jsonb'],
+  ['version', 'integer'],
+  ['created_at', 'timestamptz'],
+  ['updated_at', 'timestamptz'],
+] as const;
 
+type FieldColumn = (typeof FIELD_COLUMNS)[CustomerFieldName][0];
+
+/** A customers row as the statements below read and write it (snake_case, dates as text). */
 export type CustomerRow = {
   tenant_id: string;
   external_id: string;
-  task_type: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  email: string | null;
-  birthday: string | null;
-  ssn_last4: string | null;
-  timezone: string | null;
-  phone: string | null;
-  address1: string | null;
-  address2: string | null;
-  city: string | null;
-  state: string | null;
-  zip: string | null;
-  do_not_call: boolean | null;
-  is_test: boolean | null;
   metadata: JsonObject;
   field_stamps: FieldStamps;
   metadata_registers: MetadataRegisters;
   version: number;
   created_at: string;
   updated_at: string;
-};
+} & Record<FieldColumn, string | boolean | null>;
+
+const ALL_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['tenant_id', 'text'],
+  ['external_id', 'text'],
+  ...CUSTOMER_FIELDS.map((field) => FIELD_COLUMNS[field]),
+  ...STATE_COLUMNS,
+];
+
+/** ISO 8601 in UTC with milliseconds, as every timestamp leaves the database. */
+const isoTimestampText = (column: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+export const isoTimestamp = (column: string) => sql.raw(isoTimestampText(column));
+
+const SELECT_LIST = sql.raw(
+  ALL_COLUMNS.map(([column, type]) => {
+    if (type === 'date') return `c.${column}::text as ${column}`;
+    if (type === 'timestamptz') return `${isoTimestampText(`c.${column}`)} as ${column}`;
+    return `c.${column}`;
+  }).join(', '),
+);
+
+const RECORDSET_COLUMNS = sql.raw(
+  ALL_COLUMNS.map(([column, type]) => `${column} ${type}`).join(', '),
+);
+const INSERT_COLUMNS = sql.raw(ALL_COLUMNS.map(([column]) => column).join(', '));
+// created_at is kept from the first insert: it is when the customer was created.
+const UPDATE_ASSIGNMENTS = sql.raw(
+  ALL_COLUMNS.filter(([column]) => !['tenant_id', 'external_id', 'created_at'].includes(column))
+    .map(([column]) => `${column} = excluded.${column}`)
+    .join(', '),
+);
+
+/** The customers named by `keys` (the pairs, SPEC §4.7), one set-based statement. */
+export function selectCustomersByKeys(
+  keys: ReadonlyArray<{ tenantId: string; externalId: string }>,
+): SQL {
+  return sql`
+    select ${SELECT_LIST} from customers c
+    join json_to_recordset(${keysParameter(keys)}::json) as k(tenant_id text, external_id text)
+      on c.tenant_id = k.tenant_id and c.external_id = k.external_id`;
+}
+
+/** Inserts or overwrites whole customers, one set-based statement whatever their number. */
+export function upsertCustomers(customers: readonly StoredCustomer[]): SQL {
+  return sql`
+    insert into customers (${INSERT_COLUMNS})
+    select * from jsonb_to_recordset(${JSON.stringify(customers.map(customerToRow))}::jsonb)
+      as r(${RECORDSET_COLUMNS})
+    on conflict (tenant_id, external_id) do update set ${UPDATE_ASSIGNMENTS}`;
+}
 
 export function customerFromRow(row: CustomerRow): StoredCustomer {
-  const values: CustomerFieldValues = {
-    taskType: row.task_type,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    email: row.email,
-    birthday: row.birthday,
-    ssnLast4: row.ssn_last4,
-    timezone: row.timezone,
-    phone: row.phone,
-    address1: row.address1,
-    address2: row.address2,
-    city: row.city,
-    state: row.state,
-    zip: row.zip,
-    doNotCall: row.do_not_call,
-    isTest: row.is_test,
-  };
+  const values = {} as Record<CustomerFieldName, unknown>;
+  for (const field of CUSTOMER_FIELDS) values[field] = row[FIELD_COLUMNS[field][0]];
   return {
     tenantId: row.tenant_id,
     externalId: row.external_id,
     record: {
-      values,
+      values: values as unknown as CustomerFieldValues,
       stamps: row.field_stamps,
       metadataRegisters: row.metadata_registers,
       metadata: row.metadata,
@@ -77,24 +125,14 @@ export function customerFromRow(row: CustomerRow): StoredCustomer {
 
 export function customerToRow(customer: StoredCustomer): CustomerRow {
   const { values, stamps, metadataRegisters, metadata, version } = customer.record;
-  return {
+  const row: Record<string, unknown> = {
     tenant_id: customer.tenantId,
     external_id: customer.externalId,
-    task_type: values.taskType,
-    first_name: values.firstName,
-    last_name: values.lastName,
-    email: values.email,
-    birthday: values.birthday,
-    ssn_last4: values.ssnLast4,
-    timezone: values.timezone,
-    phone: values.phone,
-    address1: values.address1,
-    address2: values.address2,
-    city: values.city,
-    state: values.state,
-    zip: values.zip,
-    do_not_call: values.doNotCall,
-    is_test: values.isTest,
+  };
+  for (const field of CUSTOMER_FIELDS) row[FIELD_COLUMNS[field][0]] = values[field];
+  return {
+    ...(row as Pick<CustomerRow, 'tenant_id' | 'external_id'> &
+      Record<FieldColumn, string | boolean | null>),
     metadata,
     field_stamps: stamps,
     metadata_registers: metadataRegisters,
@@ -103,14 +141,6 @@ export function customerToRow(customer: StoredCustomer): CustomerRow {
     updated_at: customer.updatedAt,
   };
 }
-
-/** The column list of a CustomerRow set passed as one jsonb parameter. */
-export const CUSTOMER_RECORDSET = sql`(
-  tenant_id text, external_id text, task_type text, first_name text, last_name text, email text,
-  birthday date, ssn_last4 text, timezone text, phone text, address1 text, address2 text,
-  city text, state text, zip text, do_not_call boolean, is_test boolean, metadata jsonb,
-  field_stamps jsonb, metadata_registers jsonb, version integer, created_at timestamptz,
-  updated_at timestamptz)`;
 
 /** A set of customers and the pairs that name them, as jsonb parameters for set-based SQL. */
 export function keysParameter(keys: ReadonlyArray<{ tenantId: string; externalId: string }>) {

@@ -3,6 +3,8 @@ import postgres, { type Sql } from 'postgres';
 import * as schema from './schema.ts';
 
 export type Database = PostgresJsDatabase<typeof schema>;
+/** The handle drizzle passes to a `db.transaction` callback. */
+export type DatabaseTransaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 export interface DatabaseConnection {
   db: Database;

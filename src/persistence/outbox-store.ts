@@ -1,4 +1,5 @@
-import type { ReservedSql, Sql } from 'postgres';
+import type { Sql } from 'postgres';
+import { CustomerSyncError } from '../errors.ts';
 
 export interface OutboxEntry {
   id: string;
@@ -28,39 +29,104 @@ const RELAY_LOCK_ID = '7301964220119';
 export const OUTBOX_CHANNEL = 'customer_sync_outbox';
 
 /**
- * The lease is a session advisory lock on a connection reserved for the relay; every relay
- * query runs on that connection, so a relay that lost its connection also lost its lease and
- * notices at its next query.
+ * The longest a relay query may take before the lease is given up; the relay then retries
+ * with a new connection. A hung query would otherwise stop every announcement (SPEC §4.6).
  */
-export function createOutboxStore(sql: Sql): OutboxStore {
+const LEASE_QUERY_TIMEOUT_MS = 15_000;
+
+function leaseLost(message: string, cause?: unknown): CustomerSyncError {
+  return new CustomerSyncError('outbox.lease_lost', message, { canRetry: true, cause });
+}
+
+/** Runs a lease query with a deadline; past it the client is closed, which fails the query. */
+async function withDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      client.end({ timeout: 0 }).catch(() => {});
+      reject(leaseLost(`a relay query took longer than ${LEASE_QUERY_TIMEOUT_MS} ms`));
+    }, LEASE_QUERY_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([query, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface OutboxStoreOptions {
+  /**
+   * Opens a client of one connection for a relay lease; the lease is that connection's
+   * session, and closing the client releases it. Only the service's relay needs this.
+   */
+  connectLeaseClient?: () => Sql;
+}
+
+/**
+ * The lease is a session advisory lock held by a client of its own, with a single connection.
+ * Not `sql.reserve()` from the pool: in postgres.js 3.4.9 a reserved connection that died
+ * makes the next query on it hang for ever or throw an uncaught TypeError, and a waiting
+ * reserve() can be stranded for ever (porsager/postgres#1195), so one database outage stopped
+ * the relay for good. Every lease query first checks that the session is the one that took
+ * the lock (postgres.js reconnects silently), and any failure ends the client: the relay
+ * then takes a new lease, on a new connection, after its backoff.
+ */
+export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): OutboxStore {
   return {
     async tryAcquireRelayLease() {
-      const connection: ReservedSql = await sql.reserve();
+      if (options.connectLeaseClient === undefined)
+        throw new CustomerSyncError(
+          'outbox.lease_unsupported',
+          'this outbox store was created without a lease connection',
+          { canRetry: false },
+        );
+      const client = options.connectLeaseClient();
+      const close = () => client.end({ timeout: 1 }).catch(() => {});
+      let sessionPid: number;
       try {
-        const [row] = await connection<
-          { acquired: boolean }[]
-        >`select pg_try_advisory_lock(${RELAY_LOCK_ID}::bigint) as acquired`;
+        const [row] = await withDeadline(
+          client,
+          client<{ pid: number; acquired: boolean }[]>`
+            select pg_backend_pid() as pid,
+                   pg_try_advisory_lock(${RELAY_LOCK_ID}::bigint) as acquired`,
+        );
         if (!row?.acquired) {
-          connection.release();
+          await close();
           return undefined;
         }
+        sessionPid = row.pid;
       } catch (error) {
-        connection.release();
+        await close();
         throw error;
       }
+
+      async function onLeaseSession<T>(query: () => Promise<T>): Promise<T> {
+        const [row] = await withDeadline(
+          client,
+          client<{ pid: number }[]>`select pg_backend_pid() as pid`,
+        );
+        if (row?.pid !== sessionPid)
+          throw leaseLost('the relay connection was replaced; its lease went with it');
+        return withDeadline(client, query());
+      }
+
       return {
         async readBatch(limit) {
-          const rows = await connection<
-            {
-              id: string;
-              event_id: string;
-              tenant_id: string;
-              external_id: string;
-              payload: unknown;
-            }[]
-          >`
-            select id::text, event_id::text, tenant_id, external_id, payload
-            from outbox order by id limit ${limit}`;
+          // `order by outbox.id`, not `id`: a bare name in ORDER BY means the output column,
+          // id::text, and text order ('10' < '9') would break per-customer order (SPEC §4.6).
+          const rows = await onLeaseSession(
+            () => client<
+              {
+                id: string;
+                event_id: string;
+                tenant_id: string;
+                external_id: string;
+                payload: unknown;
+              }[]
+            >`
+              select id::text, event_id::text, tenant_id, external_id, payload
+              from outbox order by outbox.id limit ${limit}`,
+          );
           return rows.map((row) => ({
             id: row.id,
             eventId: row.event_id,
@@ -70,14 +136,12 @@ export function createOutboxStore(sql: Sql): OutboxStore {
           }));
         },
         async deletePublished(ids) {
-          await connection`delete from outbox where id = any(${ids}::bigint[])`;
+          // Published is published: deleting needs no lease, so no session check here.
+          await withDeadline(client, client`delete from outbox where id = any(${ids}::bigint[])`);
         },
         async release() {
-          try {
-            await connection`select pg_advisory_unlock(${RELAY_LOCK_ID}::bigint)`;
-          } finally {
-            connection.release();
-          }
+          // Ending the session releases its advisory lock.
+          await close();
         },
       };
     },

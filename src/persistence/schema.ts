@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   date,
   index,
   integer,
@@ -11,6 +12,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { JsonObject } from '../domain/customer-fields.ts';
@@ -130,3 +132,103 @@ export const loans = pgTable(
     index('loans_customer_idx').on(table.tenantId, table.externalId),
   ],
 );
+
+/**
+ * SPEC §6: enrichment as durable jobs. The batch transaction that applies a flagged request
+ * enqueues (or merges into) the customer's one active job; workers claim jobs with
+ * `FOR UPDATE SKIP LOCKED` and hold a lease they keep renewing, so a job whose worker died is
+ * claimed again once its lease expires. See src/persistence/enrichment-job-store.ts.
+ */
+export const enrichmentJobs = pgTable(
+  'enrichment_jobs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text('tenant_id').notNull(),
+    externalId: text('external_id').notNull(),
+    /** pending | running | succeeded | failed | no_data */
+    state: text('state').notNull().default('pending'),
+    /** SPEC §3 enrich: fill the customer's empty fields (false: only loans were asked for) */
+    fillFields: boolean('fill_fields').notNull(),
+    /** SPEC §3 loanIds: import only these loans; null imports all of them */
+    loanIds: bigint('loan_ids', { mode: 'number' }).array(),
+    /** SPEC §3 loanReferenceId: look the customer up by this loan reference */
+    loanReferenceId: text('loan_reference_id'),
+    /** the eventId of the latest request merged into the job: the announcement's causationId */
+    causationId: uuid('causation_id').notNull(),
+    /** +1 whenever a request is merged in; a worker whose claim saw an older one runs it again */
+    revision: integer('revision').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    /** the deadline (ENRICHMENT_DEADLINE_MS) runs from the latest request */
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+    /** identifies the current claim; every write of the worker that holds it checks it */
+    leaseToken: uuid('lease_token'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    /** the code of the latest failed attempt (PII-free) */
+    lastErrorCode: text('last_error_code'),
+    /** why a failed job failed: an error code or `enrichment.deadline_exceeded` (PII-free) */
+    failureReason: text('failure_reason'),
+    changedFields: text('changed_fields').array(),
+    loansImported: integer('loans_imported'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (table) => [
+    // One active job per customer: new requests merge into it (deduplicated per customer).
+    uniqueIndex('enrichment_jobs_active_customer_idx')
+      .on(table.tenantId, table.externalId)
+      .where(sql`state in ('pending', 'running')`),
+    index('enrichment_jobs_due_idx')
+      .on(table.nextAttemptAt)
+      .where(sql`state in ('pending', 'running')`),
+    index('enrichment_jobs_state_idx').on(table.state, table.updatedAt),
+    check(
+      'enrichment_jobs_state_check',
+      sql`state in ('pending', 'running', 'succeeded', 'failed', 'no_data')`,
+    ),
+  ],
+);
+
+/**
+ * What `dlq redrive` sent back to the input topic, one row per dead letter (keyed by its own
+ * DLQ coordinates), written in the transaction that commits only once Kafka took the message:
+ * a second redrive of the same range finds them here and sends nothing again.
+ */
+export const dlqRedrives = pgTable(
+  'dlq_redrives',
+  {
+    dlqTopic: text('dlq_topic').notNull(),
+    dlqPartition: integer('dlq_partition').notNull(),
+    dlqOffset: bigint('dlq_offset', { mode: 'bigint' }).notNull(),
+    /** the topic it was sent back to */
+    targetTopic: text('target_topic').notNull(),
+    /** the `error.code` it had been dead-lettered with */
+    errorCode: text('error_code'),
+    /** the request's eventId, when the letter decodes */
+    eventId: uuid('event_id'),
+    runId: uuid('run_id').notNull(),
+    redrivenAt: timestamp('redriven_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.dlqTopic, table.dlqPartition, table.dlqOffset] })],
+);
+
+/**
+ * A `republish` run: its selection and how far it got. The position is the last customer
+ * announced, in (tenant_id, external_id) order, committed with the outbox rows it announced,
+ * so a run stopped at any point resumes (`--run-id`) without skipping or repeating anyone.
+ */
+export const republishRuns = pgTable('republish_runs', {
+  /** the causationId of the run's customer.updated events (SPEC §5) */
+  runId: uuid('run_id').primaryKey(),
+  /** the selection; null means "all" */
+  tenantId: text('tenant_id'),
+  externalIds: text('external_ids').array(),
+  updatedSince: timestamp('updated_since', { withTimezone: true, mode: 'string' }),
+  afterTenantId: text('after_tenant_id'),
+  afterExternalId: text('after_external_id'),
+  published: integer('published').notNull().default(0),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+});

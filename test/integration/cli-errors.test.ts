@@ -9,7 +9,7 @@ function customerSync(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 120_000, // generous: the machine may be busy with other test files
   });
   return {
     code: result.status,

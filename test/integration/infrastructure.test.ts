@@ -50,9 +50,9 @@ describe('the real infrastructure under the tests', () => {
 
     const tables = await sql<{ table_name: string }[]>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
-    assert.deepEqual(
-      tables.map((table) => table.table_name),
-      ['customers', 'loans', 'outbox', 'processed_events', 'tenants'],
-    );
+    const names = tables.map((table) => table.table_name);
+    for (const core of ['customers', 'loans', 'outbox', 'processed_events', 'tenants']) {
+      assert.ok(names.includes(core), `${core} is migrated`);
+    }
   });
 });

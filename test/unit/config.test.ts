@@ -7,7 +7,10 @@ const MINIMAL = {
   DATABASE_URL: 'postgres://app@db:5432/customer_sync',
 };
 
-function problemsOf(env: Record<string, string>, needs?: Array<'kafka' | 'database'>): string[] {
+function problemsOf(
+  env: Record<string, string>,
+  needs?: Array<'kafka' | 'database' | 'schemaRegistry'>,
+): string[] {
   const result = loadConfig(env, needs);
   assert.equal(result.ok, false, 'expected configuration problems');
   return result.ok ? [] : result.problems;
@@ -74,6 +77,40 @@ describe('configuration (SPEC §8)', () => {
       'KAFKA_SASL_PASSWORD is required when any KAFKA_SASL_* is set',
       'KAFKA_SASL_USERNAME is required when any KAFKA_SASL_* is set',
     ]);
+  });
+
+  it('reads the Schema Registry settings, credentials only as a pair', () => {
+    const result = loadConfig({
+      ...MINIMAL,
+      SCHEMA_REGISTRY_URL: 'http://registry:8081',
+      SCHEMA_REGISTRY_REQUIRED: 'true',
+      SCHEMA_REGISTRY_USERNAME: 'key',
+      SCHEMA_REGISTRY_PASSWORD: 'secret',
+    });
+    assert.ok(result.ok);
+    assert.equal(result.config.schemaRegistryUrl, 'http://registry:8081');
+    assert.deepEqual(result.config.schemaRegistry, {
+      required: true,
+      timeoutMs: 10_000,
+      auth: { username: 'key', password: 'secret' },
+    });
+    assert.deepEqual(
+      problemsOf({
+        ...MINIMAL,
+        SCHEMA_REGISTRY_URL: 'http://r:8081',
+        SCHEMA_REGISTRY_USERNAME: 'key',
+      }),
+      [
+        'SCHEMA_REGISTRY_PASSWORD is required when the other SCHEMA_REGISTRY_USERNAME/PASSWORD is set',
+      ],
+    );
+  });
+
+  it('needs SCHEMA_REGISTRY_URL to require registry encoding, and for the schemas commands', () => {
+    assert.deepEqual(problemsOf({ ...MINIMAL, SCHEMA_REGISTRY_REQUIRED: 'true' }), [
+      'SCHEMA_REGISTRY_URL is required when SCHEMA_REGISTRY_REQUIRED is true',
+    ]);
+    assert.deepEqual(problemsOf({}, ['schemaRegistry']), ['SCHEMA_REGISTRY_URL is required']);
   });
 
   it('treats an empty variable as unset', () => {

@@ -219,7 +219,8 @@ const birthday = fc.oneof(
 const occurredAt = fc.oneof(
   fc
     .tuple(
-      dateParts.map(([y, m, d]) => `${pad(y + 150, 4)}-${pad(m, 2)}-${pad(d, 2)}`),
+      // 2000..2025: a later occurredAt is refused by a clock rule JSON Schema cannot state.
+      dateParts.map(([y, m, d]) => `${pad(2000 + ((y - 1850) % 26), 4)}-${pad(m, 2)}-${pad(d, 2)}`),
       fc.constantFrom('T', 't', ' '),
       fc.tuple(
         fc.integer({ min: 0, max: 24 }),

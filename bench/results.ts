@@ -1,0 +1,124 @@
+import type { LatencySecond } from './latency-statistics.ts';
+import type { MemorySample } from './service-child.ts';
+
+/** SPEC §9. */
+export const TARGETS = { vsNaive: 20, vsCeiling: 0.8, p99Ms: 250, rssMiB: 256 } as const;
+
+/** What `npm run bench` writes to bench/results/latest.json. */
+export interface BenchResults {
+  startedAt: string;
+  durationSeconds: number;
+  command: string;
+  /** messages in the throughput workload (service and ceiling; the naive run takes a prefix) */
+  events: number;
+  workload: {
+    seed: number;
+    tenants: number;
+    customers: number;
+    duplicateShare: number;
+    outOfOrderShare: number;
+    invalidShare: number;
+    partitions: number;
+  };
+  /** events per second */
+  throughput: { naive: number; service: number; ceiling: number };
+  ratio: { vsNaive: number; vsCeiling: number };
+  /** milliseconds from a request's send to its customer.updated being readable */
+  latency: {
+    p50: number;
+    p95: number;
+    p99: number;
+    max: number;
+    mean: number;
+    count: number;
+    offeredRate: number;
+    achievedRate: number;
+    warmupSeconds: number;
+    timeline: LatencySecond[];
+  };
+  rssPeakMiB: number;
+  phases: {
+    ceiling: { events: number; seconds: number; announced: number };
+    naive: { events: number; seconds: number };
+    service: { events: number; seconds: number; announced: number; rssPeakMiB: number };
+    latency: { sent: number; seconds: number; rssPeakMiB: number };
+  };
+  /** the service's database ended identical to the ceiling's: same events, same result */
+  consistent: boolean;
+  memory: { throughput: MemorySample[]; latency: MemorySample[] };
+  settings: Record<string, string | number>;
+  targets: typeof TARGETS;
+  met: { vsNaive: boolean; vsCeiling: boolean; p99: boolean; rss: boolean };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryMiB: number;
+    node: string;
+    platform: string;
+    kafka: string;
+    postgres: string;
+    /** 1-minute load average when the run started: other work on the machine skews results */
+    loadAverage: number;
+  };
+}
+
+export function targetsMet(
+  results: Pick<BenchResults, 'ratio' | 'latency' | 'rssPeakMiB'>,
+): BenchResults['met'] {
+  return {
+    vsNaive: results.ratio.vsNaive >= TARGETS.vsNaive,
+    vsCeiling: results.ratio.vsCeiling >= TARGETS.vsCeiling,
+    p99: results.latency.p99 <= TARGETS.p99Ms,
+    rss: results.rssPeakMiB <= TARGETS.rssMiB,
+  };
+}
+
+/** The table `npm run bench` prints. */
+export function formatResultsTable(results: BenchResults): string {
+  const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+  const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')} ev/s`;
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  const rows: Array<[string, string, string]> = [
+    ['naive eachMessage consumer', rate(results.throughput.naive), ''],
+    ['customer-sync, end to end', rate(results.throughput.service), ''],
+    ['database ceiling (no Kafka)', rate(results.throughput.ceiling), ''],
+    [
+      'customer-sync / naive',
+      `${results.ratio.vsNaive.toFixed(1)}x`,
+      `>= ${TARGETS.vsNaive}x ${mark(results.met.vsNaive)}`,
+    ],
+    [
+      'customer-sync / ceiling',
+      `${(results.ratio.vsCeiling * 100).toFixed(0)}%`,
+      `>= ${TARGETS.vsCeiling * 100}% ${mark(results.met.vsCeiling)}`,
+    ],
+    [`latency p50 @ ${results.latency.offeredRate} ev/s`, ms(results.latency.p50), ''],
+    [`latency p95 @ ${results.latency.offeredRate} ev/s`, ms(results.latency.p95), ''],
+    [
+      `latency p99 @ ${results.latency.offeredRate} ev/s`,
+      ms(results.latency.p99),
+      `<= ${TARGETS.p99Ms} ms ${mark(results.met.p99)}`,
+    ],
+    [
+      'peak RSS of the service',
+      `${results.rssPeakMiB.toFixed(0)} MiB`,
+      `<= ${TARGETS.rssMiB} MiB ${mark(results.met.rss)}`,
+    ],
+  ];
+  const widths = [0, 1, 2].map((column) =>
+    Math.max(...rows.map((row) => (row[column] as string).length)),
+  );
+  const line = (row: [string, string, string]) =>
+    `  ${row[0].padEnd(widths[0] as number)}  ${row[1].padStart(widths[1] as number)}  ${row[2]}`.trimEnd();
+  const { machine } = results;
+  return [
+    `customer-sync benchmark: ${results.events.toLocaleString('en-US')} events, ${results.workload.partitions} partitions` +
+      ` (naive: first ${results.phases.naive.events.toLocaleString('en-US')})`,
+    `machine: ${machine.cpus} x ${machine.cpuModel}, ${Math.round(machine.memoryMiB / 1024)} GiB, Node ${machine.node}, ` +
+      `Kafka ${machine.kafka}, PostgreSQL ${machine.postgres}, load ${machine.loadAverage.toFixed(2)}`,
+    '',
+    ...rows.map(line),
+    '',
+    `service and ceiling databases agree: ${results.consistent ? 'yes' : 'NO'}`,
+  ].join('\n');
+}

@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
+const DOCKERFILE = fileURLToPath(new URL('../Dockerfile', import.meta.url));
+
+/**
+ * The NODE_OPTIONS of the container image (its heap settings), so that the service is measured
+ * as it is deployed rather than as V8 sizes itself on whatever host runs the benchmark.
+ */
+export function imageNodeOptions(dockerfile: string = readFileSync(DOCKERFILE, 'utf8')): string {
+  return /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+}
+
+export interface MemorySample {
+  /** milliseconds since the service joined its group */
+  atMs: number;
+  rssMiB: number;
+}
+
+/**
+ * The real service as a child process (`customer-sync run`), so that its resident memory can
+ * be read from /proc/<pid>/status and its CPU profiled without the benchmark in the way.
+ */
+export class ServiceChild {
+  readonly memory: MemorySample[] = [];
+  peakRssMiB = 0;
+  joinedAt = 0;
+  /** the port of /healthz, /readyz and /metrics, once the service said it is running */
+  httpPort: number | undefined;
+  private readonly logs: Array<Record<string, unknown>> = [];
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+  private sampler: NodeJS.Timeout | undefined;
+
+  private readonly env: Record<string, string>;
+  private readonly options: { cpuProfileDir?: string };
+
+  constructor(env: Record<string, string>, options: { cpuProfileDir?: string } = {}) {
+    this.env = env;
+    this.options = options;
+  }
+
+  /** Starts the process; resolves once it has joined its consumer group. */
+  async start(timeoutMs = 90_000): Promise<void> {
+    const nodeFlags = this.options.cpuProfileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${this.options.cpuProfileDir}`]
+      : [];
+    const child = spawn(process.execPath, [...nodeFlags, BIN, 'run'], {
+      env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: imageNodeOptions(), ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    let buffered = '';
+    let joined: () => void = () => {};
+    const joinedPromise = new Promise<void>((resolve) => {
+      joined = resolve;
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const entry = parseLogLine(line);
+        if (this.logs.length < 2_000) this.logs.push(entry);
+        if (typeof entry.httpPort === 'number') this.httpPort = entry.httpPort;
+        if (entry.msg === 'joined the consumer group' && this.joinedAt === 0) {
+          this.joinedAt = performance.now();
+          joined();
+        }
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => this.logs.push({ stderr: chunk.toString() }));
+    this.sampler = setInterval(() => void this.sampleMemory(), 100);
+
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
+    );
+    const outcome = await Promise.race([
+      joinedPromise.then(() => 'joined' as const),
+      this.exited.then(() => 'exited' as const),
+      timeout,
+    ]);
+    if (outcome !== 'joined') {
+      await this.stop();
+      throw new Error(`the service did not join its group (${outcome}): ${this.logTail()}`);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  logTail(lines = 8): string {
+    return JSON.stringify(this.logs.slice(-lines));
+  }
+
+  /** SIGTERM, as an orchestrator would; the graceful stop also writes the CPU profile. */
+  async stop(): Promise<number | null> {
+    if (this.sampler) clearInterval(this.sampler);
+    if (!this.child || !this.exited) return null;
+    await this.sampleMemory();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    const killer = setTimeout(() => this.child?.kill('SIGKILL'), 30_000);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+
+  private async sampleMemory(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const rss = kibOf(status, 'VmRSS');
+      const peak = kibOf(status, 'VmHWM');
+      if (rss === undefined) return;
+      const atMs = this.joinedAt === 0 ? 0 : performance.now() - this.joinedAt;
+      this.memory.push({ atMs, rssMiB: rss / 1024 });
+      this.peakRssMiB = Math.max(this.peakRssMiB, (peak ?? rss) / 1024);
+    } catch {
+      // The process is gone, or this is not Linux: no sample.
+    }
+  }
+}
+
+function kibOf(status: string, field: string): number | undefined {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return match ? Number(match[1]) : undefined;
+}
+
+function parseLogLine(line: string): Record<string, unknown> {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return { msg: line };
+  }
+}

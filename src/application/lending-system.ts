@@ -1,0 +1,88 @@
+import type { LendingCustomer, LendingLoan } from '../contracts/lending-system.ts';
+import { CustomerSyncError } from '../errors.ts';
+
+export type { LendingCustomer, LendingLoan };
+
+/** Where a tenant's lending system is: its base URL, and whose data to ask for. */
+export interface LendingSystemTarget {
+  baseUrl: string;
+  tenantId: string;
+}
+
+/** How to find the customer: by the tenant's externalId, or by a loan reference (SPEC §3). */
+export type CustomerLookup =
+  | { by: 'externalId'; externalId: string }
+  | { by: 'loanReference'; loanReferenceId: string };
+
+/** The tenant's lending system, as enrichment needs it (SPEC §6). */
+export interface LendingSystem {
+  /** the customer, or undefined when the lending system has none (404: no data) */
+  findCustomer(
+    target: LendingSystemTarget,
+    lookup: CustomerLookup,
+    signal?: AbortSignal,
+  ): Promise<LendingCustomer | undefined>;
+  /** the customer's loans; none when the lending system knows no loans for them */
+  listLoans(
+    target: LendingSystemTarget,
+    externalId: string,
+    signal?: AbortSignal,
+  ): Promise<LendingLoan[]>;
+}
+
+/**
+ * Why an enrichment attempt failed; stored with the job (`last_error_code`, `failure_reason`),
+ * shown by `customer-sync enrichment list`, never renamed once shipped. PII-free by nature.
+ */
+export const ENRICHMENT_FAILURE_CODES = {
+  /** no answer within LENDING_API_TIMEOUT_MS; retried */
+  timeout: 'lending.timeout',
+  /** connection failed, or a 5xx answer; retried */
+  unavailable: 'lending.unavailable',
+  /** 429; retried no earlier than its Retry-After */
+  rateLimited: 'lending.rate_limited',
+  /** 401 or 403: the tenant's token is missing or wrong; fix configuration, then retry */
+  unauthorized: 'lending.unauthorized',
+  /** another 4xx: the lending system refuses the question as asked */
+  rejected: 'lending.rejected',
+  /** the answer does not follow schemas/lending-system.openapi.json */
+  invalidResponse: 'lending.invalid_response',
+  /** the customer found by loanReferenceId is another customer than the request's */
+  customerMismatch: 'lending.customer_mismatch',
+  /** neither the tenant nor LENDING_API_URL names a lending system */
+  notConfigured: 'lending.not_configured',
+  /** the call was cut short by this process stopping; the job goes back to the queue */
+  aborted: 'lending.aborted',
+  /** ENRICHMENT_DEADLINE_MS passed since the latest request without a successful attempt */
+  deadlineExceeded: 'enrichment.deadline_exceeded',
+} as const;
+
+export type EnrichmentFailureCode =
+  (typeof ENRICHMENT_FAILURE_CODES)[keyof typeof ENRICHMENT_FAILURE_CODES];
+
+/** What the lending system (or the lack of one) did wrong; `canRetry` decides retry vs give up. */
+export class LendingSystemError extends CustomerSyncError {
+  override readonly code: EnrichmentFailureCode;
+  /** 429's Retry-After, in milliseconds */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: EnrichmentFailureCode,
+    message: string,
+    options: { canRetry: boolean; cause?: unknown; retryAfterMs?: number },
+  ) {
+    super(code, message, options);
+    this.name = 'LendingSystemError';
+    this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** Whether a failure says the lending system is unwell (what its circuit breaker counts). */
+export function isAvailabilityFailure(error: unknown): boolean {
+  return (
+    error instanceof LendingSystemError &&
+    (error.code === ENRICHMENT_FAILURE_CODES.timeout ||
+      error.code === ENRICHMENT_FAILURE_CODES.unavailable)
+  );
+}

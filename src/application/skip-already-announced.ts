@@ -1,0 +1,82 @@
+import { CustomerSyncError } from '../errors.ts';
+import type { UpdateBatchStore, UpdateBatchTransaction } from './apply-update-batch.ts';
+
+/**
+ * The eventIds already on customer.updated. Loading it means reading that topic, so it is
+ * loaded only once a replay is about to announce something: a replay over a live database
+ * announces nothing and never pays for it.
+ */
+export interface AnnouncedEventIndex {
+  /** undefined until loaded */
+  loaded(): ReadonlySet<string> | undefined;
+  load(): Promise<void>;
+}
+
+/** Thrown inside the batch transaction (which then rolls back) until the index is loaded. */
+export class AnnouncedIndexNeeded extends CustomerSyncError {
+  constructor() {
+    super(
+      'replay.announced_index_needed',
+      'the replay must learn which changes customer.updated already carries',
+      { canRetry: true },
+    );
+  }
+}
+
+export interface AnnouncementFilter {
+  store: UpdateBatchStore;
+  /** customer.updated events written to the outbox (committed) */
+  written(): number;
+  /** customer.updated events not written to the outbox because they were already announced */
+  suppressed(): number;
+  /** call with a failure of the apply path; true once it has loaded what was missing */
+  prepareForRetry(error: unknown): Promise<boolean>;
+}
+
+/**
+ * SPEC §4.6 for replays: every applied change is announced exactly once. A replay into an
+ * empty database re-applies changes that were announced long ago; their customer.updated
+ * eventIds derive from the cause, so they are the same ids, and the ones already on the topic
+ * are not written to the outbox again. Changes that were never announced (an event that was
+ * dead-lettered then, and applies now) still are.
+ */
+export function skipAlreadyAnnounced(
+  store: UpdateBatchStore,
+  index: AnnouncedEventIndex,
+): AnnouncementFilter {
+  let suppressed = 0;
+  let written = 0;
+  return {
+    store: {
+      async inTransaction(work) {
+        let pendingSuppressed = 0;
+        let pendingWritten = 0;
+        const result = await store.inTransaction((transaction) =>
+          work({
+            ...transaction,
+            async appendToOutbox(events) {
+              if (events.length === 0) return transaction.appendToOutbox(events);
+              const announced = index.loaded();
+              if (announced === undefined) throw new AnnouncedIndexNeeded();
+              const fresh = events.filter((event) => !announced.has(event.eventId));
+              pendingSuppressed += events.length - fresh.length;
+              pendingWritten += fresh.length;
+              return transaction.appendToOutbox(fresh);
+            },
+          } satisfies UpdateBatchTransaction),
+        );
+        // Counted once the transaction has committed.
+        suppressed += pendingSuppressed;
+        written += pendingWritten;
+        return result;
+      },
+    },
+    written: () => written,
+    suppressed: () => suppressed,
+    async prepareForRetry(error) {
+      if (!(error instanceof AnnouncedIndexNeeded)) return false;
+      await index.load();
+      return true;
+    },
+  };
+}

@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import { type Admin, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import { applyUpdateBatch, type UpdateBatchStore } from '../../application/apply-update-batch.ts';
+import { type ReplayReport, replayRange } from '../../application/replay-range.ts';
+import { skipAlreadyAnnounced } from '../../application/skip-already-announced.ts';
+import type { Config } from '../../config/config.ts';
+import { kafkaKeyOf } from '../../domain/customer-key.ts';
+import { CustomerSyncError, describeFailure } from '../../errors.ts';
+import { createAnnouncedEventIndex } from '../../messaging/announced-event-index.ts';
+import {
+  createDeadLetterPublisher,
+  type DeadLetterPublisher,
+} from '../../messaging/dead-letter-publisher.ts';
+import {
+  loadDeadLetteredPositions,
+  skipAlreadyDeadLettered,
+} from '../../messaging/dead-lettered-positions.ts';
+import { createKafka } from '../../messaging/kafka-client.ts';
+import { createMessageFormats } from '../../messaging/message-formats.ts';
+import {
+  messagesIn,
+  type PartitionRange,
+  type RangeBound,
+  readTopicRange,
+  resolveTopicRange,
+} from '../../messaging/topic-range.ts';
+import { createUpdateChunkProcessor } from '../../messaging/update-chunk-processor.ts';
+import { DEFAULT_CHUNK_SIZE } from '../../messaging/update-consumer.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { createMetrics } from '../../observability/metrics.ts';
+import { connectDatabase } from '../../persistence/database.ts';
+import { withDryRunUpdateBatchStore } from '../../persistence/dry-run-update-batch-store.ts';
+import { createUpdateBatchStore } from '../../persistence/update-batch-store.ts';
+import { SERVICE_VERSION } from '../../service-version.ts';
+import { createCommandLogger } from '../command-logger.ts';
+import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
+import { loadCommandConfig } from '../load-command-config.ts';
+import { createProgress, type Progress } from '../progress.ts';
+import {
+  checkRangeOrder,
+  parsePartitions,
+  parseRangeBound,
+  parseTenantId,
+} from '../range-arguments.ts';
+import { parseCommandLine, UsageError } from '../usage-error.ts';
+
+export const replayHelp = `customer-sync replay --from <offset | time | earliest> [options]
+
+Re-consumes a range of customer.update.requested through the service's own apply path
+(decode, validate, apply as last-writer-wins, dead-letter) and stops at the end of the range.
+
+Options:
+  --from <bound>        where to start: an offset (in every chosen partition), 'earliest', or
+                        an RFC 3339 time (2026-03-01T09:00:00Z) resolved with the broker's
+                        offsets-for-times (Kafka message timestamps)
+  --to <bound>          where to stop, exclusive: an offset, a time or 'latest' (the default:
+                        the end of each partition when the replay starts)
+  --partition <list>    only these partitions, e.g. 0,3
+  --tenant <tenantId>   only this tenant's messages; the others are skipped
+  --dry-run             report what a replay would change, and write and send nothing
+  --json                print the report as JSON
+
+Safe at any time, also beside the running service and over a live database (SPEC §4.2–4.3):
+an event already applied changes nothing and emits nothing; events apply in any order to the
+same result. It reads with a consumer group of its own and commits nothing, so the service's
+group never moves. A change it applies is announced on customer.updated unless that topic
+already carries it (same eventId); a message that fails is dead-lettered unless the DLQ already
+holds it. Ctrl-C stops after the chunk in flight; rerunning the same command finishes the job.
+
+Exit codes: 0 done, 1 failed, 2 bad arguments, 130 interrupted.`;
+
+interface ReplayArguments {
+  from: RangeBound;
+  to?: RangeBound;
+  partitions?: number[];
+  tenant?: string;
+  dryRun: boolean;
+  json: boolean;
+}
+
+function parseReplayArguments(args: string[]): ReplayArguments {
+  const { values } = parseCommandLine(args, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    partition: { type: 'string' },
+    tenant: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.from === undefined)
+    throw new UsageError('replay: --from is required (an offset, earliest, or an RFC 3339 time)');
+  const from = parseRangeBound(values.from, 'replay: --from');
+  const to = values.to === undefined ? undefined : parseRangeBound(values.to, 'replay: --to');
+  checkRangeOrder(from, to);
+  return {
+    from,
+    ...(to ? { to } : {}),
+    ...(values.partition !== undefined ? { partitions: parsePartitions(values.partition) } : {}),
+    ...(values.tenant !== undefined ? { tenant: parseTenantId(values.tenant) } : {}),
+    dryRun: values['dry-run'] === true,
+    json: values.json === true,
+  };
+}
+
+export async function replayCommand(args: string[]): Promise<number> {
+  const options = parseReplayArguments(args);
+  const config = loadCommandConfig(['kafka', 'database']);
+  const logger = createCommandLogger(config, 'replay');
+  const kafka = createKafka(config, logger, '-replay');
+  const runId = randomUUID();
+  // Groups of this run's own: the service's group is never joined, so it never moves.
+  const groupId = `${config.kafka.groupId}.replay.${runId}`;
+  const topic = config.topics.updateRequested;
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const interruption = stopOnInterrupt('replay');
+  try {
+    const ranges = await resolveRange(admin, topic, options);
+    const total = Number(messagesIn(ranges));
+    process.stderr.write(
+      `replay ${runId}${options.dryRun ? ' (dry run)' : ''}: ${total} message(s) of ${topic}` +
+        `${options.tenant ? `, tenant ${options.tenant} only` : ''}\n` +
+        ranges
+          .filter((range) => range.start < range.end)
+          .map(
+            (range) => `  partition ${range.partition}: offsets ${range.start} to ${range.end}\n`,
+          )
+          .join(''),
+    );
+    const progress = createProgress('replay', total);
+    // A dry run needs a connection of its own (dry-run-update-batch-store.ts); a replay
+    // needs two: the batch transaction and nothing else.
+    const database = connectDatabase(config.database.url, {
+      poolMax: options.dryRun ? 1 : 2,
+      applicationName: 'customer-sync-replay',
+    });
+    let producer: Producer | undefined;
+    try {
+      if (!options.dryRun) {
+        producer = kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        await producer.connect();
+      }
+      const run = (store: UpdateBatchStore, failure: () => CustomerSyncError | undefined) =>
+        runReplay({
+          config,
+          logger,
+          kafka,
+          admin,
+          groupId,
+          runId,
+          topic,
+          ranges,
+          options,
+          store,
+          failure,
+          progress,
+          signal: interruption.signal,
+          deadLetterSink: producer
+            ? createDeadLetterPublisher(producer, config.topics.deadLetter, {
+                serviceVersion: SERVICE_VERSION,
+                now: () => new Date(),
+                extraHeaders: { 'replay.run-id': runId },
+              })
+            : { publish: async () => {} },
+        });
+      const result = options.dryRun
+        ? await withDryRunUpdateBatchStore(database.db, ({ store, failure }) => run(store, failure))
+        : await run(createUpdateBatchStore(database.db), () => undefined);
+      printReport(result, { runId, ranges, options, progress });
+      return result.report.completed ? 0 : EXIT_INTERRUPTED;
+    } finally {
+      await producer?.disconnect().catch(() => {});
+      await database.close();
+    }
+  } finally {
+    interruption.dispose();
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+async function resolveRange(
+  admin: Admin,
+  topic: string,
+  options: ReplayArguments,
+): Promise<PartitionRange[]> {
+  try {
+    return await resolveTopicRange(admin, topic, {
+      from: options.from,
+      ...(options.to ? { to: options.to } : {}),
+      ...(options.partitions ? { partitions: options.partitions } : {}),
+    });
+  } catch (error) {
+    if (error instanceof CustomerSyncError && error.code === 'range.unknown_partition')
+      throw new UsageError(`replay: --partition: ${error.message}`);
+    throw error;
+  }
+}
+
+interface ReplayResult {
+  report: ReplayReport;
+  dryRun: boolean;
+  announced: { written: number; alreadyAnnounced: number };
+  deadLetters: { alreadyInDlq: number };
+}
+
+async function runReplay(context: {
+  config: Config;
+  logger: Logger;
+  kafka: ReturnType<typeof createKafka>;
+  admin: Admin;
+  groupId: string;
+  runId: string;
+  topic: string;
+  ranges: PartitionRange[];
+  options: ReplayArguments;
+  store: UpdateBatchStore;
+  failure: () => CustomerSyncError | undefined;
+  progress: Progress;
+  signal: AbortSignal;
+  deadLetterSink: DeadLetterPublisher;
+}): Promise<ReplayResult> {
+  const { config, options, progress } = context;
+  const metrics = createMetrics();
+  const formats = await createMessageFormats(config, metrics, context.logger);
+  let note = '';
+  let read = 0;
+  const announcements = skipAlreadyAnnounced(
+    context.store,
+    createAnnouncedEventIndex({
+      kafka: context.kafka,
+      admin: context.admin,
+      topic: config.topics.customerUpdated,
+      groupId: `${context.groupId}.announced`,
+      signal: context.signal,
+      onLoading: (indexed, total) => {
+        note = `(reading customer.updated: ${indexed}/${total})`;
+        progress.update(read, note);
+      },
+    }),
+  );
+  const deadLetters = skipAlreadyDeadLettered(context.deadLetterSink, () =>
+    loadDeadLetteredPositions({
+      kafka: context.kafka,
+      admin: context.admin,
+      deadLetterTopic: config.topics.deadLetter,
+      groupId: `${context.groupId}.dead-letters`,
+      signal: context.signal,
+    }),
+  );
+  const tenant = options.tenant;
+  const processChunk = createUpdateChunkProcessor({
+    decoder: formats.decoder,
+    applyBatch: (requests) => applyUpdateBatch(announcements.store, requests),
+    deadLetters,
+    metrics,
+    ...(tenant !== undefined
+      ? {
+          select: (decoded, message: KafkaMessage) =>
+            decoded.ok
+              ? decoded.request.tenantId === tenant
+              : (message.key?.toString('utf8') ?? '').startsWith(
+                  kafkaKeyOf({ tenantId: tenant, externalId: '' }),
+                ),
+        }
+      : {}),
+  });
+  const log = context.logger.child({ topic: context.topic, runId: context.runId });
+
+  const report = await replayRange<KafkaMessage>({
+    read: (handle) =>
+      readTopicRange({
+        kafka: context.kafka,
+        topic: context.topic,
+        groupId: context.groupId,
+        ranges: context.ranges,
+        partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+        maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        signal: context.signal,
+        onBatch: handle,
+      }),
+    async processChunk(partition, messages) {
+      const outcomes = await processChunk({
+        topic: context.topic,
+        partition,
+        messages,
+        log: log.child({ partition }),
+      });
+      const failure = context.failure();
+      if (failure) throw failure;
+      return outcomes;
+    },
+    prepareForRetry: async (error) => {
+      const prepared = await announcements.prepareForRetry(error);
+      note = '';
+      return prepared;
+    },
+    chunkSize: DEFAULT_CHUNK_SIZE,
+    retry: config.retry,
+    signal: context.signal,
+    onProgress: (report) => {
+      read = report.read;
+      progress.update(read, note);
+    },
+    onRetry: ({ attempt, delayMs, error }) => {
+      const { kind, code } = describeFailure(error);
+      note = `(retrying after ${kind}${code ? ` ${code}` : ''}, attempt ${attempt + 1})`;
+      progress.update(read, note);
+      context.logger.warn({ attempt, delayMs, failure: describeFailure(error) }, 'replay retry');
+    },
+  });
+  return {
+    report,
+    dryRun: options.dryRun,
+    announced: { written: announcements.written(), alreadyAnnounced: announcements.suppressed() },
+    deadLetters: { alreadyInDlq: deadLetters.skipped() },
+  };
+}
+
+function printReport(
+  result: ReplayResult,
+  context: {
+    runId: string;
+    ranges: PartitionRange[];
+    options: ReplayArguments;
+    progress: Progress;
+  },
+): void {
+  const { report } = result;
+  const positions = context.ranges
+    .filter((range) => range.start < range.end)
+    .map((range) => ({
+      partition: range.partition,
+      start: range.start.toString(),
+      end: range.end.toString(),
+      reached: (report.positions.get(range.partition) ?? range.start).toString(),
+    }));
+  context.progress.finish(
+    report.completed
+      ? `${report.read} message(s) ${result.dryRun ? 'checked (dry run)' : 'replayed'}`
+      : `interrupted after ${report.read} message(s); rerun the same command to finish ` +
+          '(what was applied is recognised and skipped)',
+  );
+  if (context.options.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        runId: context.runId,
+        dryRun: result.dryRun,
+        completed: report.completed,
+        read: report.read,
+        outcomes: report.outcomes,
+        deadLetterCodes: report.deadLetterCodes,
+        changedFields: report.changedFields,
+        announced: result.announced,
+        deadLetters: result.deadLetters,
+        partitions: positions,
+      })}\n`,
+    );
+    return;
+  }
+  const would = result.dryRun ? 'would be ' : '';
+  const { outcomes } = report;
+  const codes = Object.entries(report.deadLetterCodes)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ');
+  const fields = Object.entries(report.changedFields)
+    .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
+    .map(([field, count]) => `${field} ${count}`)
+    .join(', ');
+  const lines = [
+    result.dryRun ? 'dry run: nothing was written or sent. A replay now would do this:' : '',
+    `applied        ${outcomes.applied}${fields ? `   fields changed: ${fields}` : ''}`,
+    `unchanged      ${outcomes.unchanged}`,
+    `duplicate      ${outcomes.duplicate}`,
+    `stale          ${outcomes.stale}`,
+    `dead-lettered  ${outcomes['dead-lettered']}${codes ? `   ${codes}` : ''}` +
+      (result.deadLetters.alreadyInDlq > 0
+        ? `; ${result.deadLetters.alreadyInDlq} already in the DLQ (${result.dryRun ? 'would not be' : 'not'} sent again)`
+        : ''),
+    ...(context.options.tenant ? [`skipped        ${outcomes.skipped}   other tenants`] : []),
+    `customer.updated: ${result.announced.written} ${would}written to the outbox` +
+      (result.announced.alreadyAnnounced > 0
+        ? `, ${result.announced.alreadyAnnounced} already announced (not again)`
+        : ''),
+    ...(report.completed
+      ? []
+      : [
+          `stopped at: ${positions.map((position) => `partition ${position.partition} offset ${position.reached}`).join(', ')}`,
+        ]),
+  ].filter((line) => line !== '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeResultFiles } from '../../bench/result-files.ts';
+import type { BenchResults } from '../../bench/results.ts';
+import { runBenchmark } from '../../bench/run-benchmark.ts';
+import { readServerVersion } from '../../src/devstack/databases.ts';
+import { registerCleanup } from '../support/cleanup.ts';
+import { testInfrastructure } from '../support/test-environment.ts';
+
+// Behaviour only: the harness runs every phase end to end and reports every figure. How fast
+// anything is, is for `npm run bench` to say, never for a test to assert.
+describe('npm run bench, with tiny sizes', () => {
+  it('runs every phase on real Kafka and Postgres and writes a results file with every key', async () => {
+    const { kafkaBrokers, adminDatabaseUrl } = testInfrastructure();
+    const out = await mkdtemp(join(tmpdir(), 'bench-results-'));
+    registerCleanup(() => rm(out, { recursive: true, force: true }));
+
+    const results = await runBenchmark(
+      {
+        events: 300,
+        naiveEvents: 60,
+        naiveSeconds: 20,
+        rate: 100,
+        latencySeconds: 2,
+        warmupSeconds: 0,
+        partitions: 3,
+        workload: {
+          seed: 3,
+          tenants: 3,
+          customers: 40,
+          duplicateShare: 0.05,
+          outOfOrderShare: 0.1,
+          invalidShare: 0.05,
+        },
+        serviceEnv: {},
+        keep: false,
+        command: 'test',
+        log: () => {},
+      },
+      {
+        kafkaBrokers,
+        databaseUrl: adminDatabaseUrl,
+        kafkaVersion: 'test',
+        postgresVersion: await readServerVersion(adminDatabaseUrl),
+      },
+    );
+    const written = await writeResultFiles(results, out);
+
+    const file = JSON.parse(await readFile(written.json, 'utf8')) as BenchResults;
+    const figures = {
+      'throughput.naive': file.throughput.naive,
+      'throughput.service': file.throughput.service,
+      'throughput.ceiling': file.throughput.ceiling,
+      'ratio.vsNaive': file.ratio.vsNaive,
+      'ratio.vsCeiling': file.ratio.vsCeiling,
+      'latency.p50': file.latency.p50,
+      'latency.p95': file.latency.p95,
+      'latency.p99': file.latency.p99,
+      rssPeakMiB: file.rssPeakMiB,
+    };
+    for (const [key, value] of Object.entries(figures)) {
+      assert.ok(Number.isFinite(value) && value > 0, `${key} is a positive number (${value})`);
+    }
+    assert.equal(file.events, 300);
+    assert.equal(file.phases.naive.events, 60);
+    assert.ok(file.latency.count > 0, 'latency was measured on real announcements');
+    assert.ok(file.machine.cpus > 0 && file.machine.memoryMiB > 0 && file.machine.node !== '');
+    assert.ok(file.machine.postgres.length > 0);
+    // SPEC §4.3: the same events in the same per-customer order give the same rows, whether
+    // applied straight from memory or end to end through Kafka by the service.
+    assert.equal(file.consistent, true);
+    assert.match(await readFile(written.chart, 'utf8'), /^<svg /);
+  });
+});

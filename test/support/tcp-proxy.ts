@@ -1,0 +1,89 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { registerCleanup } from './cleanup.ts';
+
+export interface TcpProxy {
+  /** the local port clients connect to */
+  port: number;
+  /** `url` with its host and port replaced by the proxy's */
+  proxiedUrl(url: string): string;
+  /**
+   * A network outage: every open connection is destroyed on both sides, and new connections
+   * are accepted and reset at once (the client sees ECONNRESET, as with a server that is down)
+   * until `restore`.
+   */
+  cut(): void;
+  restore(): void;
+  /** connections forwarded right now */
+  openConnections(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP forwarder on 127.0.0.1 between the service and a real server, so that tests can take
+ * the server away and bring it back without knowing how it runs (a local binary, a container,
+ * a shared instance). Closed when the test file ends.
+ */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let isCut = false;
+
+  const server: Server = createServer((client) => {
+    if (isCut) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect({ host: target.host, port: target.port });
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const close = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no port');
+
+  const proxy: TcpProxy = {
+    port: address.port,
+    proxiedUrl(url) {
+      const proxied = new URL(url);
+      proxied.hostname = '127.0.0.1';
+      proxied.port = String(address.port);
+      return proxied.toString();
+    },
+    cut() {
+      isCut = true;
+      for (const { client, upstream } of pairs) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+      pairs.clear();
+    },
+    restore() {
+      isCut = false;
+    },
+    openConnections: () => pairs.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.cut();
+        server.close(() => resolve());
+      }),
+  };
+  registerCleanup(() => proxy.close());
+  return proxy;
+}
+
+/** Where a postgres:// (or any host:port) URL points. */
+export function urlTarget(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port || 5432) };
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KafkaMessage } from 'kafkajs';
+import { deadLetterHeaders } from '../../src/messaging/dead-letter-publisher.ts';
+import {
+  originalMessageOf,
+  readDeadLetter,
+  redriveMessage,
+} from '../../src/messaging/dead-letter-records.ts';
+
+const original: KafkaMessage = {
+  key: Buffer.from('tenant-a:c-1'),
+  value: Buffer.from('{"eventId":"…"}'),
+  headers: { traceparent: '00-abc-def-01' },
+  offset: '41',
+  timestamp: '1772355600000',
+  attributes: 0,
+};
+
+/** A dead letter as the service writes it (dead-letter-publisher.ts), as read back from Kafka. */
+function deadLetter(
+  headers = deadLetterHeaders(
+    {
+      message: original,
+      topic: 'customer.update.requested',
+      partition: 2,
+      failure: {
+        code: 'tenant.unknown',
+        message: 'tenantId is not a configured tenant',
+        path: 'tenantId',
+      },
+    },
+    { serviceVersion: '1.2.3', now: () => new Date('2026-03-01T10:00:00Z') },
+  ),
+): KafkaMessage {
+  return {
+    key: original.key,
+    value: original.value,
+    attributes: 0,
+    offset: '7',
+    timestamp: '1772359200000',
+    headers,
+  };
+}
+
+describe('dead letters read back and redriven', () => {
+  it('reads the error headers and tells the original headers apart', () => {
+    const letter = readDeadLetter('customer.update.requested.dlq', 1, deadLetter());
+    assert.equal(letter.errorCode, 'tenant.unknown');
+    assert.equal(letter.errorPath, 'tenantId');
+    assert.deepEqual(letter.original, {
+      topic: 'customer.update.requested',
+      partition: 2,
+      offset: '41',
+      timestamp: '1772355600000',
+    });
+    assert.equal(letter.failedAt, '2026-03-01T10:00:00.000Z');
+    assert.deepEqual(Object.keys(letter.originalHeaders), ['traceparent']);
+    assert.deepEqual(letter.position, {
+      topic: 'customer.update.requested.dlq',
+      partition: 1,
+      offset: '7',
+    });
+  });
+
+  it('sends back the original key, value and headers, plus what records the redrive', () => {
+    const letter = readDeadLetter('customer.update.requested.dlq', 1, deadLetter());
+    const message = redriveMessage(letter, {
+      at: new Date('2026-03-02T08:00:00Z'),
+      runId: '6f1c0d52-1b5a-4a63-9f53-0d3d2b1f8f10',
+    });
+    assert.deepEqual(message.key, original.key);
+    assert.deepEqual(message.value, original.value);
+    assert.deepEqual(message.headers, {
+      traceparent: '00-abc-def-01',
+      'redrive.source': 'customer.update.requested.dlq:1:7',
+      'redrive.at': '2026-03-02T08:00:00.000Z',
+      'redrive.run-id': '6f1c0d52-1b5a-4a63-9f53-0d3d2b1f8f10',
+      'redrive.count': '1',
+    });
+  });
+
+  it('counts how often a message went round', () => {
+    const again = deadLetter({
+      ...(deadLetter().headers ?? {}),
+      'redrive.count': Buffer.from('2'),
+    });
+    const message = redriveMessage(readDeadLetter('dlq', 0, again), { at: new Date(), runId: 'r' });
+    assert.equal(message.headers?.['redrive.count'], '3');
+  });
+
+  it('gives the decoder the original message as the service first saw it', () => {
+    const letter = readDeadLetter('dlq', 1, deadLetter());
+    const message = originalMessageOf(letter);
+    assert.equal(message.offset, '41');
+    assert.deepEqual(message.key, original.key);
+    assert.deepEqual(Object.keys(message.headers ?? {}), ['traceparent']);
+  });
+});
