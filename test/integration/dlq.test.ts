@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import { cliEnvironment, jsonReport, runCli } from '../support/run-cli.ts';
-import { testKafka } from '../support/test-environment.ts';
+import { messagesOnTopic } from '../support/test-environment.ts';
 import { recordTopic } from '../support/topic-recorder.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -26,17 +26,6 @@ interface ListedJson {
   path?: string;
   redriven?: boolean;
   payload?: unknown;
-}
-
-async function messageCount(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 describe('dlq: inspect dead letters and redrive them after a fix', () => {
@@ -119,7 +108,7 @@ describe('dlq: inspect dead letters and redrive them after a fix', () => {
   });
 
   it('redrives a letter once its tenant configuration is fixed, and never twice', async () => {
-    const inputBefore = await messageCount(fixture.topics.updateRequested);
+    const inputBefore = await messagesOnTopic(fixture.topics.updateRequested);
 
     const beforeFix = jsonReport<RedriveJson>(
       await dlq(['redrive', '--code', 'tenant.task_type_not_allowed', '--json']),
@@ -147,13 +136,13 @@ describe('dlq: inspect dead letters and redrive them after a fix', () => {
       'tenant.unknown': 1,
       'decode.malformed': 1,
     });
-    assert.equal(await messageCount(fixture.topics.updateRequested), inputBefore);
+    assert.equal(await messagesOnTopic(fixture.topics.updateRequested), inputBefore);
 
     const redriven = await dlq(['redrive', '--json']);
     assert.equal(redriven.code, 0, redriven.stderr);
     const report = jsonReport<RedriveJson>(redriven);
     assert.deepEqual([report.sent, report.heldBack, report.alreadyRedriven], [1, 3, 0]);
-    assert.equal(await messageCount(fixture.topics.updateRequested), inputBefore + 1);
+    assert.equal(await messagesOnTopic(fixture.topics.updateRequested), inputBefore + 1);
 
     const row = await waitFor('the redriven event to apply', async () => {
       const customer = await fixture.customer('tenant-a', 'fix-1');
@@ -186,7 +175,7 @@ describe('dlq: inspect dead letters and redrive them after a fix', () => {
 
     const again = jsonReport<RedriveJson>(await dlq(['redrive', '--json']));
     assert.deepEqual([again.sent, again.alreadyRedriven], [0, 1]);
-    assert.equal(await messageCount(fixture.topics.updateRequested), inputBefore + 1);
+    assert.equal(await messagesOnTopic(fixture.topics.updateRequested), inputBefore + 1);
 
     const listed = await dlq(['list', '--code', 'tenant.task_type_not_allowed', '--json']);
     assert.equal(jsonReport<ListedJson>(listed).redriven, true);

@@ -6,23 +6,12 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { registerCleanup } from '../support/cleanup.ts';
 import { cliEnvironment, runCli } from '../support/run-cli.ts';
-import { createTestTopics, type TestTopics, testKafka } from '../support/test-environment.ts';
+import { createTestTopics, messagesOnTopic, type TestTopics } from '../support/test-environment.ts';
 import { recordTopic } from '../support/topic-recorder.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 
 /** Peak RSS allowed for 100k lines of ~2 KB (a 200 MB file): far below holding the file. */
 const PEAK_RSS_LIMIT_MIB = 360;
-
-async function messageCount(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 const line = (externalId: string) =>
   JSON.stringify(anUpdateRequest().withExternalId(externalId).build());
@@ -61,7 +50,7 @@ describe('produce: events from an NDJSON file or standard input', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /line 4 is not valid JSON/);
     assert.match(result.stderr, /2 sent .* stopped at line 4: nothing after it was sent/);
-    assert.equal(await messageCount(topic), 2);
+    assert.equal(await messagesOnTopic(topic), 2);
     const sent = await recorder.waitForCount(2);
     assert.deepEqual(sent.map((message) => message.key).sort(), ['tenant-a:m-1', 'tenant-a:m-2']);
 
@@ -71,14 +60,14 @@ describe('produce: events from an NDJSON file or standard input', () => {
     );
     assert.equal(skipping.code, 1);
     assert.match(skipping.stderr, /3 sent .*, 1 bad line/);
-    assert.equal(await messageCount(topic), 5);
+    assert.equal(await messagesOnTopic(topic), 5);
 
     const resumed = await runCli(
       ['produce', '--file', file, '--topic', topic, '--start-line', '5'],
       { env },
     );
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.equal(await messageCount(topic), 6);
+    assert.equal(await messagesOnTopic(topic), 6);
   });
 
   it("reads standard input with '--file -' and keys each event by tenant and customer", async () => {
@@ -130,7 +119,7 @@ describe('produce: events from an NDJSON file or standard input', () => {
       fromFile.peakRssKib < PEAK_RSS_LIMIT_MIB * 1024,
       `peak RSS ${Math.round(fromFile.peakRssKib / 1024)} MiB`,
     );
-    assert.equal(await messageCount(topics.updateRequested), 100_000);
+    assert.equal(await messagesOnTopic(topics.updateRequested), 100_000);
 
     const fromStdin = await runCli(['produce', '--file', '-'], {
       env: { ...env, CI: 'true' },
@@ -143,7 +132,7 @@ describe('produce: events from an NDJSON file or standard input', () => {
       (fromStdin.peakRssKib ?? Number.POSITIVE_INFINITY) < PEAK_RSS_LIMIT_MIB * 1024,
       `peak RSS ${Math.round((fromStdin.peakRssKib ?? 0) / 1024)} MiB`,
     );
-    assert.equal(await messageCount(topics.updateRequested), 200_000);
+    assert.equal(await messagesOnTopic(topics.updateRequested), 200_000);
   });
 
   it('refuses bad arguments with one line and exit code 2, and sends nothing', async () => {
@@ -156,13 +145,13 @@ describe('produce: events from an NDJSON file or standard input', () => {
       [['--file', file, '--topic', 'no.such.topic'], /topic no\.such\.topic does not exist/],
       [['--file', file, '--bogus'], /Unknown option '--bogus'/],
     ];
-    const before = await messageCount(topics.updateRequested);
+    const before = await messagesOnTopic(topics.updateRequested);
     for (const [args, message] of cases) {
       const result = await runCli(['produce', ...args], { env });
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     }
-    assert.equal(await messageCount(topics.updateRequested), before);
+    assert.equal(await messagesOnTopic(topics.updateRequested), before);
   });
 });

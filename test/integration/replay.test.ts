@@ -11,6 +11,7 @@ import type { ServiceProcess } from '../support/service-process.ts';
 import {
   createTestDatabase,
   createTestTopics,
+  messagesOnTopic,
   testKafka,
   testSql,
 } from '../support/test-environment.ts';
@@ -114,17 +115,6 @@ async function customerTable(sql: Sql, options: { except?: string[] } = {}) {
     .map(({ created_at: _created, updated_at: _updated, ...row }) => row);
 }
 
-async function messageCount(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 async function countRows(sql: Sql, table: 'outbox' | 'processed_events' | 'customers') {
   const [row] = await sql<{ count: number }[]>`select count(*)::int as count from ${sql(table)}`;
   return row?.count ?? 0;
@@ -158,7 +148,7 @@ describe('replay: a range of customer.update.requested through the apply path', 
         (await countRows(fixture.sql, 'outbox')) === 0,
       { timeoutMs: 60_000 },
     );
-    announcedBefore = await messageCount(fixture.topics.customerUpdated);
+    announcedBefore = await messagesOnTopic(fixture.topics.customerUpdated);
     await fixture.updated.waitForCount(announcedBefore);
     distinctAnnounced = new Set(
       fixture.updated.json<CustomerUpdated>().map((event) => event.eventId),
@@ -188,8 +178,8 @@ describe('replay: a range of customer.update.requested through the apply path', 
 
     assert.deepEqual(await customerTable(fixture.sql), tableBefore);
     assert.equal(await countRows(fixture.sql, 'outbox'), 0);
-    assert.equal(await messageCount(fixture.topics.customerUpdated), announcedBefore);
-    assert.equal(await messageCount(fixture.topics.deadLetter), 3);
+    assert.equal(await messagesOnTopic(fixture.topics.customerUpdated), announcedBefore);
+    assert.equal(await messagesOnTopic(fixture.topics.deadLetter), 3);
     assert.deepEqual(await groupOffsets(), offsetsBefore);
     await admin.disconnect();
   });
@@ -222,8 +212,8 @@ describe('replay: a range of customer.update.requested through the apply path', 
     );
     assert.equal(report.outcomes['dead-lettered'], 2);
     assert.equal(report.deadLetters.alreadyInDlq, 2);
-    assert.equal(await messageCount(fixture.topics.deadLetter), 3);
-    assert.equal(await messageCount(fixture.topics.customerUpdated), announcedBefore);
+    assert.equal(await messagesOnTopic(fixture.topics.deadLetter), 3);
+    assert.equal(await messagesOnTopic(fixture.topics.customerUpdated), announcedBefore);
   });
 
   it('--dry-run reports what a replay would do and writes nothing', async () => {
@@ -237,7 +227,7 @@ describe('replay: a range of customer.update.requested through the apply path', 
     assert.equal(predicted.dryRun, true);
     for (const table of ['customers', 'processed_events', 'outbox'] as const)
       assert.equal(await countRows(untouched, table), 0, table);
-    assert.equal(await messageCount(fixture.topics.deadLetter), 3);
+    assert.equal(await messagesOnTopic(fixture.topics.deadLetter), 3);
 
     // Truthful: the replay then does exactly what the dry run said, chunk after chunk.
     const real = await replay(['--from', 'earliest'], emptyUrl);

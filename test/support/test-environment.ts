@@ -75,3 +75,15 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
   }
   return topics;
 }
+
+/** How many messages a topic holds (the sum of its partitions' end offsets). */
+export async function messagesOnTopic(topic: string): Promise<number> {
+  const admin: Admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
