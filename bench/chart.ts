@@ -7,8 +7,8 @@ import { type BenchResults, TARGETS } from './results.ts';
  */
 export function renderChart(results: BenchResults): string {
   const width = 1200;
-  const height = 420;
-  const panel = { top: 70, height: 280, width: 340 };
+  const height = 440;
+  const panel = { top: 95, height: 280, width: 340 };
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
@@ -24,7 +24,7 @@ export function renderChart(results: BenchResults): string {
     text(
       20,
       48,
-      `${results.events.toLocaleString('en-US')} events · ${results.machine.cpus} CPUs · Node ${results.machine.node} · Kafka ${results.machine.kafka} · PostgreSQL ${results.machine.postgres.split(' ')[0]}`,
+      `${results.events.toLocaleString('en-US')} events · ${results.machine.cpus} CPUs · Node ${results.machine.node} · Kafka ${results.machine.kafka} · PostgreSQL ${results.machine.postgres.split(' ')[0]} · load average ${results.machine.loadAverage.toFixed(1)} at start`,
       { fill: '#555' },
     ),
     throughputPanel(results, 40, panel),
@@ -221,14 +221,14 @@ function escapeXml(content: string): string {
   );
 }
 
-/** A round axis maximum a little above the largest value. */
+/** A round axis maximum a little above the largest value, in four round steps. */
 function niceMax(value: number): number {
-  if (!Number.isFinite(value) || value <= 0) return 1;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
-    if (value * 1.08 <= step * magnitude) return step * magnitude;
-  }
-  return 10 * magnitude;
+  if (!Number.isFinite(value) || value <= 0) return 4;
+  const quarter = (value * 1.08) / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(quarter));
+  const step =
+    [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((factor) => factor * magnitude >= quarter) ?? 10;
+  return 4 * step * magnitude;
 }
 
 function compact(value: number): string {

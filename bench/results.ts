@@ -38,9 +38,17 @@ export interface BenchResults {
   };
   rssPeakMiB: number;
   phases: {
-    ceiling: { events: number; seconds: number; announced: number };
+    /** cpuSeconds: this process's CPU on the write path (Postgres' own CPU is not counted) */
+    ceiling: { events: number; seconds: number; announced: number; cpuSeconds: number };
     naive: { events: number; seconds: number };
-    service: { events: number; seconds: number; announced: number; rssPeakMiB: number };
+    /** cpuSeconds: the service process's CPU from joining to the last announcement */
+    service: {
+      events: number;
+      seconds: number;
+      announced: number;
+      rssPeakMiB: number;
+      cpuSeconds: number;
+    };
     latency: { sent: number; seconds: number; rssPeakMiB: number };
   };
   /** the service's database ended identical to the ceiling's: same events, same result */
@@ -119,6 +127,11 @@ export function formatResultsTable(results: BenchResults): string {
     '',
     ...rows.map(line),
     '',
+    `node CPU per event: service ${microsPerEvent(results.phases.service)}, write path alone ${microsPerEvent(results.phases.ceiling)} (Postgres and Kafka not counted)`,
     `service and ceiling databases agree: ${results.consistent ? 'yes' : 'NO'}`,
   ].join('\n');
+}
+
+function microsPerEvent(phase: { events: number; cpuSeconds: number }): string {
+  return `${Math.round((phase.cpuSeconds * 1e6) / Math.max(phase.events, 1))} µs`;
 }

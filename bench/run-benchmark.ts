@@ -126,8 +126,10 @@ export async function runBenchmark(
       options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {},
     );
     await service.start();
+    const cpuAtJoin = service.cpuSeconds();
     const announcedAt = await waitForTopicCount(admin, updatedTopic, ceiling.announced, 600_000);
     const serviceSeconds = (announcedAt - service.joinedAt) / 1000;
+    const serviceCpuSeconds = service.cpuSeconds() - cpuAtJoin;
     await service.stop();
     const throughputService = messages.length / serviceSeconds;
     log(
@@ -206,13 +208,19 @@ export async function runBenchmark(
       latency: latencyResult,
       rssPeakMiB,
       phases: {
-        ceiling: { events: ceiling.events, seconds: ceiling.seconds, announced: ceiling.announced },
+        ceiling: {
+          events: ceiling.events,
+          seconds: ceiling.seconds,
+          announced: ceiling.announced,
+          cpuSeconds: ceiling.cpuSeconds,
+        },
         naive: { events: naive.events, seconds: naive.seconds },
         service: {
           events: messages.length,
           seconds: serviceSeconds,
           announced: ceiling.announced,
           rssPeakMiB: service.peakRssMiB,
+          cpuSeconds: serviceCpuSeconds,
         },
         latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },
       },

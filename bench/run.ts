@@ -22,7 +22,7 @@ paced offered load, and the service's peak resident memory (SPEC §9).
 
 Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Postgres itself.
 
-  --events N            messages in the throughput workload      (default 100000)
+  --events N            messages in the throughput workload      (default 60000)
   --naive-events N      the naive consumer stops after N ...     (default 20000)
   --naive-seconds S     ... or after S seconds                   (default 30)
   --rate N              offered load of the latency run, ev/s    (default 1000)
@@ -39,7 +39,7 @@ Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Post
 
 const { values } = parseArgs({
   options: {
-    events: { type: 'string', default: '100000' },
+    events: { type: 'string', default: '60000' },
     'naive-events': { type: 'string', default: '20000' },
     'naive-seconds': { type: 'string', default: '30' },
     rate: { type: 'string', default: '1000' },

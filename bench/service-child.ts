@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const DOCKERFILE = fileURLToPath(new URL('../Dockerfile', import.meta.url));
+/** USER_HZ: 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * The NODE_OPTIONS of the container image (its heap settings), so that the service is measured
@@ -15,7 +17,7 @@ export function imageNodeOptions(dockerfile: string = readFileSync(DOCKERFILE, '
 }
 
 export interface MemorySample {
-  /** milliseconds since the service joined its group */
+  /** milliseconds since the service joined its consumer group */
   atMs: number;
   rssMiB: number;
 }
@@ -112,6 +114,19 @@ export class ServiceChild {
     }
   }
 
+  /** CPU time (user + system) the process has used so far, from /proc/<pid>/stat */
+  cpuSeconds(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) return 0;
+    try {
+      // Fields 14 and 15 (utime, stime) in clock ticks, counted after the ')' of the name.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      return 0;
+    }
+  }
+
   private async sampleMemory(): Promise<void> {
     const pid = this.child?.pid;
     if (pid === undefined) return;
@@ -120,9 +135,10 @@ export class ServiceChild {
       const rss = kibOf(status, 'VmRSS');
       const peak = kibOf(status, 'VmHWM');
       if (rss === undefined) return;
-      const atMs = this.joinedAt === 0 ? 0 : performance.now() - this.joinedAt;
-      this.memory.push({ atMs, rssMiB: rss / 1024 });
+      // VmHWM keeps the start-up peak; the timeline starts when the service is at work.
       this.peakRssMiB = Math.max(this.peakRssMiB, (peak ?? rss) / 1024);
+      if (this.joinedAt > 0)
+        this.memory.push({ atMs: performance.now() - this.joinedAt, rssMiB: rss / 1024 });
     } catch {
       // The process is gone, or this is not Linux: no sample.
     }

@@ -1,4 +1,3 @@
-import '../support/zz-hang-probe.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { publishPaced } from '../support/paced-publisher.ts';

@@ -82,17 +82,21 @@ export async function waitForAllProcessed(
   options: { prefix?: string; timeoutMs?: number } = {},
 ): Promise<void> {
   let last = { processed: 0, outbox: 0 };
-  await waitFor(
-    `all ${distinctEvents} events processed and the outbox empty (last seen ${JSON.stringify(last)})`,
-    async () => {
-      last = {
-        processed: await processedEventCount(sql, options.prefix),
-        outbox: await outboxCount(sql),
-      };
-      return last.processed >= distinctEvents && last.outbox === 0;
-    },
-    { timeoutMs: options.timeoutMs ?? 90_000, intervalMs: 250 },
-  );
+  try {
+    await waitFor(
+      `all ${distinctEvents} events processed and the outbox empty`,
+      async () => {
+        last = {
+          processed: await processedEventCount(sql, options.prefix),
+          outbox: await outboxCount(sql),
+        };
+        return last.processed >= distinctEvents && last.outbox === 0;
+      },
+      { timeoutMs: options.timeoutMs ?? 90_000, intervalMs: 250 },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (last seen: ${JSON.stringify(last)})`);
+  }
   assert.equal(
     await processedEventCount(sql, options.prefix),
     distinctEvents,

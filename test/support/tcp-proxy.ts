@@ -29,7 +29,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
 
   const server: Server = createServer((client) => {
     if (isCut) {
-      client.resetAndDestroy();
+      abort(client);
       return;
     }
     const upstream = connect({ host: target.host, port: target.port });
@@ -63,8 +63,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cut() {
       isCut = true;
       for (const { client, upstream } of pairs) {
-        client.resetAndDestroy();
-        upstream.resetAndDestroy();
+        abort(client);
+        abort(upstream);
       }
       pairs.clear();
     },
@@ -80,6 +80,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   };
   registerCleanup(() => proxy.close());
   return proxy;
+}
+
+/**
+ * Closes with a TCP reset, as a dead server or network does. Not on a socket that is already
+ * ending or still connecting: there `resetAndDestroy()` fails with EINVAL and (Node 26) leaks
+ * the handle, and the test process then never exits. A plain destroy() does there.
+ */
+function abort(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting || socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
 }
 
 /** Where a postgres:// (or any host:port) URL points. */

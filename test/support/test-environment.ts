@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { createDatabase, databaseUrl, dropDatabase } from '../../src/devstack/databases.ts';
 import { applyMigrations } from '../../src/persistence/migrate.ts';
 import { registerCleanup } from './cleanup.ts';
+import { waitFor } from './wait-for.ts';
 
 /** The infrastructure test/run.ts started (or the environment named) for this run. */
 export function testInfrastructure(): { kafkaBrokers: string; adminDatabaseUrl: string } {
@@ -63,12 +64,22 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: Object.values(topics).map((topic) => ({
         topic,
         numPartitions: partitions,
         replicationFactor: 1,
       })),
+    });
+    // Not kafkajs' waitForLeaders: on a busy broker the metadata right after the creation may
+    // not know the topic yet, and kafkajs fails with UNKNOWN_TOPIC_OR_PARTITION instead of
+    // asking again.
+    await waitFor('leaders for the new topics', async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: Object.values(topics) });
+      return metadata.topics.every(
+        ({ partitions: described }) =>
+          described.length === partitions && described.every(({ leader }) => leader >= 0),
+      );
     });
   } finally {
     await admin.disconnect();

@@ -100,6 +100,7 @@ describe('benchmark report', () => {
       assert.ok(table.includes(expected), `${expected} in\n${table}`);
     assert.match(table, /p99 @ 1000 ev\/s\s+120\.0 ms\s+<= 250 ms ok/);
     assert.match(table, /peak RSS of the service\s+180 MiB/);
+    assert.match(table, /node CPU per event: service 210 µs, write path alone 90 µs/);
   });
 
   it('draws a well-formed SVG with the three panels', () => {
@@ -152,9 +153,9 @@ function sampleResults(): BenchResults {
     latency,
     rssPeakMiB: 180,
     phases: {
-      ceiling: { events: 10_000, seconds: 1.7, announced: 9_000 },
+      ceiling: { events: 10_000, seconds: 1.7, announced: 9_000, cpuSeconds: 0.9 },
       naive: { events: 2_000, seconds: 10 },
-      service: { events: 10_000, seconds: 2, announced: 9_000, rssPeakMiB: 180 },
+      service: { events: 10_000, seconds: 2, announced: 9_000, rssPeakMiB: 180, cpuSeconds: 2.1 },
       latency: { sent: 2_000, seconds: 3, rssPeakMiB: 170 },
     },
     consistent: true,
