@@ -20,10 +20,7 @@ import {
 import { findFreePort } from '../../src/devstack/free-port.ts';
 import { startInfrastructure } from '../../src/devstack/stack.ts';
 import { createSchemaRegistryClient } from '../../src/messaging/schema-registry-client.ts';
-import {
-  registerSubjectSchema,
-  topicValueSubject,
-} from '../../src/messaging/schema-subjects.ts';
+import { registerSubjectSchema, topicValueSubject } from '../../src/messaging/schema-subjects.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { startTcpProxy, type TcpProxy, urlTarget } from '../support/tcp-proxy.ts';

@@ -99,8 +99,12 @@ describe('applyUpdateBatch', () => {
     await applyUpdateBatch(
       memory.store,
       [
-        request(anUpdateRequest().occurredAt('2026-01-01T00:00:00Z').withData({ firstName: 'Ann' })),
-        request(anUpdateRequest().occurredAt('2026-01-01T00:00:01Z').withData({ firstName: 'Bea' })),
+        request(
+          anUpdateRequest().occurredAt('2026-01-01T00:00:00Z').withData({ firstName: 'Ann' }),
+        ),
+        request(
+          anUpdateRequest().occurredAt('2026-01-01T00:00:01Z').withData({ firstName: 'Bea' }),
+        ),
       ],
       NOW,
     );
