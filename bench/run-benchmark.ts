@@ -130,6 +130,9 @@ export async function runBenchmark(
     const announcedAt = await waitForTopicCount(admin, updatedTopic, ceiling.announced, 600_000);
     const serviceSeconds = (announcedAt - service.joinedAt) / 1000;
     const serviceCpuSeconds = service.cpuSeconds() - cpuAtJoin;
+    // Events that announce nothing (duplicates, stale writes) may still be in flight: compare
+    // the databases once the service has consumed the whole topic.
+    await waitForGroupToCatchUp(admin, `${run}-service`, requestTopic, 600_000);
     await service.stop();
     const throughputService = messages.length / serviceSeconds;
     log(
@@ -343,6 +346,34 @@ async function waitForTopicCount(
     if (performance.now() > deadline)
       throw new Error(`only ${total} of ${count} customer.updated events reached ${topic}`);
     await delay(20);
+  }
+}
+
+/** Waits until the group has committed the end of every partition of the topic. */
+async function waitForGroupToCatchUp(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topic)).map((partition) => [
+      partition.partition,
+      partition.high,
+    ]),
+  );
+  for (;;) {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    // An empty partition has nothing to commit (its offset stays -1).
+    const behind = (committed?.partitions ?? []).filter((partition) => {
+      const end = BigInt(ends.get(partition.partition) ?? '0');
+      return end > 0n && BigInt(partition.offset) < end;
+    });
+    if (committed !== undefined && behind.length === 0) return;
+    if (performance.now() > deadline)
+      throw new Error(`group ${groupId} did not consume ${topic} to its end`);
+    await delay(50);
   }
 }
 

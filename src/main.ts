@@ -61,12 +61,8 @@ export async function startService(
   });
   await producer.connect();
 
-  const outboxStore = createOutboxStore(database.sql, {
-    // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
-    connectLeaseClient: () =>
-      connectDatabase(config.database.url, { poolMax: 1, applicationName: 'customer-sync-relay' })
-        .sql,
-  });
+  // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
+  const outboxStore = createOutboxStore(database.sql, { leaseDatabaseUrl: config.database.url });
   const relay = createOutboxRelay({
     store: outboxStore,
     producer,
@@ -178,6 +174,7 @@ export async function startService(
       await unlistenEnrichment().catch(() => {});
       logger.info('consumer stopped; flushing the outbox');
       await relay.stop(deadline - 1_000);
+      await outboxStore.close();
       await unlisten().catch(() => {});
       await producer.disconnect();
       await http.close();

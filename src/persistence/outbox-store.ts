@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import { CustomerSyncError } from '../errors.ts';
 
 export interface OutboxEntry {
@@ -22,6 +22,8 @@ export interface OutboxStore {
   backlog(): Promise<{ count: number; oldestAgeSeconds: number }>;
   /** calls `onWrite` whenever any replica commits outbox rows; resolves to an unsubscribe */
   listen(onWrite: () => void): Promise<() => Promise<void>>;
+  /** closes the connection kept for the next lease attempt, if any */
+  close(): Promise<void>;
 }
 
 /** An arbitrary constant naming the relay's advisory lock. */
@@ -56,31 +58,46 @@ async function withDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
 
 export interface OutboxStoreOptions {
   /**
-   * Opens a client of one connection for a relay lease; the lease is that connection's
-   * session, and closing the client releases it. Only the service's relay needs this.
+   * The database the relay lease connects to, on a connection of its own (see below). Only
+   * the service's relay needs it; without it tryAcquireRelayLease fails.
    */
-  connectLeaseClient?: () => Sql;
+  leaseDatabaseUrl?: string;
 }
 
 /**
- * The lease is a session advisory lock held by a client of its own, with a single connection.
- * Not `sql.reserve()` from the pool: in postgres.js 3.4.9 a reserved connection that died
- * makes the next query on it hang for ever or throw an uncaught TypeError, and a waiting
- * reserve() can be stranded for ever (porsager/postgres#1195), so one database outage stopped
- * the relay for good. Every lease query first checks that the session is the one that took
- * the lock (postgres.js reconnects silently), and any failure ends the client: the relay
- * then takes a new lease, on a new connection, after its backoff.
+ * The lease is a session advisory lock on a connection of its own (a postgres.js client with
+ * one connection), not `sql.reserve()` from the pool: in postgres.js 3.4.9 a reserved
+ * connection that died makes the next query on it hang for ever or throw an uncaught
+ * TypeError, and a waiting reserve() can be stranded for ever (porsager/postgres#1195), so a
+ * single database outage stopped the relay for good. postgres.js reconnects silently, so
+ * every read first checks that the session is still the one that took the lock; any failure
+ * ends the client, and the relay takes a new lease on a new connection after its backoff.
+ * A replica that did not get the lock keeps its connection for the next try.
  */
 export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): OutboxStore {
+  let standby: Sql | undefined;
+
+  function connectLeaseClient(url: string): Sql {
+    return postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      // No array types are needed here, and fetching them on a connection that dies at that
+      // moment is an unhandled rejection in postgres.js 3.4.9 (porsager/postgres#1192).
+      fetch_types: false,
+      connection: { application_name: 'customer-sync-relay' },
+    });
+  }
+
   return {
     async tryAcquireRelayLease() {
-      if (options.connectLeaseClient === undefined)
+      if (options.leaseDatabaseUrl === undefined)
         throw new CustomerSyncError(
           'outbox.lease_unsupported',
-          'this outbox store was created without a lease connection',
+          'this outbox store was created without a lease database',
           { canRetry: false },
         );
-      const client = options.connectLeaseClient();
+      const client = standby ?? connectLeaseClient(options.leaseDatabaseUrl);
+      standby = undefined;
       const close = () => client.end({ timeout: 1 }).catch(() => {});
       let sessionPid: number;
       try {
@@ -91,7 +108,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
                    pg_try_advisory_lock(${RELAY_LOCK_ID}::bigint) as acquired`,
         );
         if (!row?.acquired) {
-          await close();
+          standby = client;
           return undefined;
         }
         sessionPid = row.pid;
@@ -136,14 +153,25 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
           }));
         },
         async deletePublished(ids) {
-          // Published is published: deleting needs no lease, so no session check here.
-          await withDeadline(client, client`delete from outbox where id = any(${ids}::bigint[])`);
+          // Published is published: deleting needs no lease, so no session check here. The ids
+          // go as one text parameter: a bigint[] parameter would need the array types.
+          await withDeadline(
+            client,
+            client`
+              delete from outbox
+              where id = any(string_to_array(${ids.join(',')}, ',')::bigint[])`,
+          );
         },
         async release() {
           // Ending the session releases its advisory lock.
           await close();
         },
       };
+    },
+    async close() {
+      const client = standby;
+      standby = undefined;
+      await client?.end({ timeout: 1 }).catch(() => {});
     },
     async backlog() {
       const [row] = await sql<{ count: number; oldest_age_seconds: number | null }[]>`

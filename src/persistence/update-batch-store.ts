@@ -118,8 +118,8 @@ export function transactionOf(tx: DatabaseTransaction): UpdateBatchTransaction {
       await tx.execute(sql`
         insert into outbox (event_id, tenant_id, external_id, payload)
         select event_id, tenant_id, external_id, payload
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          as r(position integer, event_id uuid, tenant_id text, external_id text, payload jsonb)
+        from json_to_recordset(${JSON.stringify(rows)}::json)
+          as r(position integer, event_id uuid, tenant_id text, external_id text, payload json)
         order by position
         on conflict (event_id) do nothing`);
       await tx.execute(sql`select pg_notify('customer_sync_outbox', '')`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Sql } from 'postgres';
 import { publishPaced } from '../support/paced-publisher.ts';
 import {
   assertCustomersMatchModel,
@@ -34,14 +35,29 @@ async function readiness(service: ServiceProcess): Promise<number> {
   return response.status;
 }
 
-/** On failure, says what the service logged since `from`: a stuck retry loop shows there. */
-async function explained<T>(service: ServiceProcess, from: number, work: Promise<T>): Promise<T> {
+/**
+ * On failure, says what the service logged since `from` and what its database sessions are
+ * doing: a stuck retry loop or a transaction left open shows there.
+ */
+async function explained<T>(
+  service: ServiceProcess,
+  sql: Sql,
+  from: number,
+  work: Promise<T>,
+): Promise<T> {
   try {
     return await work;
   } catch (error) {
     const logs = service.logs.slice(from).slice(-15);
+    const sessions = await sql`
+      select application_name, state, wait_event_type, wait_event, left(query, 80) as query,
+             now() - xact_start as in_transaction_for
+      from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
+      .then((rows) => rows.map((row) => ({ ...row })))
+      .catch((failure: unknown) => String(failure));
     throw new Error(
-      `${(error as Error).message}\nservice log since the cut: ${JSON.stringify(logs)}`,
+      `${(error as Error).message}\nservice log since the cut: ${JSON.stringify(logs)}` +
+        `\ndatabase sessions: ${JSON.stringify(sessions)}`,
     );
   }
 }
@@ -83,6 +99,7 @@ describe('Postgres goes away mid-stream and comes back (SPEC §4.1, §4.2, §4.5
     const outageDeadline = { timeoutMs: 60_000 };
     await explained(
       service,
+      fixture.sql,
       logsAtCut,
       waitFor(
         'the consumer to retry with the partition paused',
@@ -92,6 +109,7 @@ describe('Postgres goes away mid-stream and comes back (SPEC §4.1, §4.2, §4.5
     );
     await explained(
       service,
+      fixture.sql,
       logsAtCut,
       waitFor(
         'the outbox relay to retry',
@@ -101,6 +119,7 @@ describe('Postgres goes away mid-stream and comes back (SPEC §4.1, §4.2, §4.5
     );
     await explained(
       service,
+      fixture.sql,
       logsAtCut,
       waitFor(
         '/readyz to report not ready',
@@ -122,6 +141,7 @@ describe('Postgres goes away mid-stream and comes back (SPEC §4.1, §4.2, §4.5
     proxy.restore();
     await explained(
       service,
+      fixture.sql,
       logsAtCut,
       waitFor(
         '/readyz to report ready again',
@@ -131,7 +151,12 @@ describe('Postgres goes away mid-stream and comes back (SPEC §4.1, §4.2, §4.5
     );
     await publishing.done;
 
-    await explained(service, logsAtCut, waitForAllProcessed(fixture.sql, workload.events.length));
+    await explained(
+      service,
+      fixture.sql,
+      logsAtCut,
+      waitForAllProcessed(fixture.sql, workload.events.length),
+    );
     const rows = await readCustomerRows(fixture.sql);
     assertCustomersMatchModel(rows, expectedCustomers(workload.events.map((e) => e.expected)));
     await assertEveryChangeAnnouncedOnce(fixture.updated.messages, rows);

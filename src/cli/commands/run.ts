@@ -10,10 +10,51 @@ Runs the service: consumes customer.update.requested, applies updates to Postgre
 customer.updated, serves /healthz /readyz /metrics on HTTP_PORT. Configured by environment
 variables (see the README). Stops gracefully on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT_MS.`;
 
+/** Codes of a database connection that went away: the driver reconnects, our loops retry. */
+const LOST_CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  '57P01', // admin_shutdown: the server is going down
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+function isLostConnection(reason: unknown): boolean {
+  const code = (reason as { code?: unknown } | undefined)?.code;
+  return (
+    typeof code === 'string' && (LOST_CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))
+  );
+}
+
+/**
+ * postgres.js 3.4.9 drops the promise of the query it runs first on every new connection (the
+ * array types; porsager/postgres#1192, #1223): should the database go away at that moment, the
+ * rejection is unhandled, and Node would end the process in the middle of an outage the
+ * service is built to ride out (SPEC §4.5). A lost connection is the driver's and our retry
+ * loops' business, so that one is logged; any other unhandled rejection is a bug and still
+ * ends the process, with its stack, as Node would.
+ */
+function surviveLostDatabaseConnections(logger: ReturnType<typeof createLogger>) {
+  process.on('unhandledRejection', (reason) => {
+    if (!isLostConnection(reason)) throw reason;
+    logger.warn(
+      { failure: describeFailure(reason) },
+      'a database connection was lost outside any query; the driver reconnects',
+    );
+  });
+}
+
 export async function runCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['kafka', 'database']);
   const logger = createLogger({ level: config.logLevel });
+  surviveLostDatabaseConnections(logger);
   let stopping: Promise<number> | undefined;
   const service = await startService(config, logger, {
     onFatal: () => {
