@@ -4,6 +4,7 @@ import type { CustomerUpdateRequest } from '../src/contracts/customer-update-req
 import { createJsonUpdateRequestDecoder } from '../src/messaging/decode-update-request.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
 import { createUpdateBatchStore } from '../src/persistence/update-batch-store.ts';
+import { type CpuSeconds, MachineCpu } from './machine-cpu.ts';
 import type { WorkloadMessage } from './workload.ts';
 
 export interface CeilingResult {
@@ -15,6 +16,8 @@ export interface CeilingResult {
   announced: number;
   /** CPU this process spent on the write path (merge, SQL parameters, driver) */
   cpuSeconds: number;
+  /** the whole machine's CPU while the clock ran, by process */
+  machineCpu: CpuSeconds;
 }
 
 /**
@@ -64,11 +67,13 @@ export async function measureDatabaseCeiling(options: {
         busy.delete(partition);
       }
     };
+    const machineCpu = new MachineCpu().start();
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     await Promise.all(Array.from({ length: options.concurrency }, worker));
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const machine = machineCpu.stop();
     const events = queues.reduce((sum, queue) => sum + queue.length, 0);
     return {
       events,
@@ -76,6 +81,7 @@ export async function measureDatabaseCeiling(options: {
       eventsPerSecond: events / seconds,
       announced,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      machineCpu: machine,
     };
   } finally {
     await database.close();

@@ -2,11 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './machine-cpu.ts';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const DOCKERFILE = fileURLToPath(new URL('../Dockerfile', import.meta.url));
-/** USER_HZ: 100 on every Linux architecture Node supports. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * The NODE_OPTIONS of the container image (its heap settings), so that the service is measured
@@ -67,7 +66,8 @@ export class ServiceChild {
       buffered = lines.pop() ?? '';
       for (const line of lines) {
         const entry = parseLogLine(line);
-        if (this.logs.length < 2_000) this.logs.push(entry);
+        this.logs.push(entry);
+        if (this.logs.length > 2_000) this.logs.shift(); // the latest lines are the telling ones
         if (typeof entry.httpPort === 'number') this.httpPort = entry.httpPort;
         if (entry.msg === 'joined the consumer group' && this.joinedAt === 0) {
           this.joinedAt = performance.now();
@@ -114,17 +114,10 @@ export class ServiceChild {
     }
   }
 
-  /** CPU time (user + system) the process has used so far, from /proc/<pid>/stat */
+  /** CPU time (user + system) the process has used so far */
   cpuSeconds(): number {
     const pid = this.child?.pid;
-    if (pid === undefined) return 0;
-    try {
-      // Fields 14 and 15 (utime, stime) in clock ticks, counted after the ')' of the name.
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-    } catch {
-      return 0;
-    }
+    return pid === undefined ? 0 : (processCpuSeconds(pid) ?? 0);
   }
 
   private async sampleMemory(): Promise<void> {

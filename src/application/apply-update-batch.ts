@@ -122,9 +122,13 @@ export async function applyUpdateBatch(
     }
 
     // Stamps move even when no value changes; they must be stored for later merges to converge.
-    await transaction.saveCustomers([...touched.values()]);
-    await transaction.recordProcessedEvents(recorded);
-    await transaction.appendToOutbox(announcements);
+    // The three writes do not depend on each other: issued together, they share one round trip
+    // to the database, and a failure of any of them still rolls back all three.
+    await Promise.all([
+      transaction.saveCustomers([...touched.values()]),
+      transaction.recordProcessedEvents(recorded),
+      transaction.appendToOutbox(announcements),
+    ]);
     const enrichmentRequests = requests.filter(
       (request, index) =>
         outcomes[index]?.kind !== 'duplicate' &&

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 // The entry point: mends the database driver and chooses how drizzle loads before anything
 // loads them, then runs the CLI.
+import { enableCompileCache } from 'node:module';
 import { installDrizzleCommonJsLoader } from '../persistence/drizzle-commonjs-loader.ts';
 import { installPostgresDriverFix } from '../persistence/postgres-driver-fix.ts';
 
+// Node keeps the type-stripped source and compiled code of every module in a cache directory
+// (by default under the system temporary directory; NODE_COMPILE_CACHE names another,
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off). From the second start on, a process neither
+// strips types nor compiles again: it starts faster and stays ~30 MiB smaller, as the type
+// stripper's memory is never taken (README Performance).
+enableCompileCache();
 installPostgresDriverFix((detail) => process.stderr.write(`customer-sync: warning: ${detail}\n`));
 installDrizzleCommonJsLoader();
 await import('./customer-sync.ts');

@@ -13,6 +13,9 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
+/** How long /readyz waits for one check before it counts it as failed. */
+const READINESS_CHECK_TIMEOUT_MS = 2_000;
+
 /**
  * SPEC §8: /healthz says the process is alive, /readyz that it can do its work (joined its
  * consumer group, database reachable), /metrics is the Prometheus registry.
@@ -23,6 +26,26 @@ export async function startHealthServer(options: {
   readiness: ReadinessCheck[];
   logger: Logger;
 }): Promise<HealthServer> {
+  // A check that has not answered yet is not started again: while the database is down its
+  // query waits for a connection, and every probe would queue one more.
+  const pending = new Map<string, Promise<boolean>>();
+  function answerOf({ name, check }: ReadinessCheck): Promise<boolean> {
+    let answer = pending.get(name);
+    if (answer === undefined) {
+      answer = check()
+        .catch(() => false)
+        .finally(() => pending.delete(name));
+      pending.set(name, answer);
+    }
+    // A check that cannot answer promptly is a no: /readyz must answer even when the
+    // database does not (an orchestrator's probe has a short timeout of its own).
+    let timer: NodeJS.Timeout | undefined;
+    const tooLate = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READINESS_CHECK_TIMEOUT_MS);
+    });
+    return Promise.race([answer, tooLate]).finally(() => clearTimeout(timer));
+  }
+
   const server: Server = createServer(async (request, response) => {
     try {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -32,9 +55,7 @@ export async function startHealthServer(options: {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       } else if (path === '/readyz') {
         const results = await Promise.all(
-          options.readiness.map(
-            async ({ name, check }) => [name, await check().catch(() => false)] as const,
-          ),
+          options.readiness.map(async (check) => [check.name, await answerOf(check)] as const),
         );
         const ready = results.every(([, ok]) => ok);
         response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(

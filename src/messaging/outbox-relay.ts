@@ -6,14 +6,18 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
 
-/** Turns an outbox row into the Kafka message value (JSON, or Avro with a registry). */
+/**
+ * Turns an outbox row's JSON text into the Kafka message value (JSON, or Avro with a
+ * registry).
+ */
 export interface CustomerUpdatedEncoder {
-  encode(payload: unknown): Promise<Buffer>;
+  encode(payloadJson: string): Promise<Buffer>;
   contentType: string;
 }
 
+/** The outbox holds the event as compact JSON already: published as written. */
 export const jsonEncoder: CustomerUpdatedEncoder = {
-  encode: async (payload) => Buffer.from(JSON.stringify(payload)),
+  encode: async (payloadJson) => Buffer.from(payloadJson),
   contentType: 'application/json',
 };
 
@@ -63,7 +67,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function toMessage(entry: OutboxEntry): Promise<Message> {
     return {
       key: kafkaKeyOf(entry),
-      value: await encoder.encode(entry.payload),
+      value: await encoder.encode(entry.payloadJson),
       headers: {
         'event.id': entry.eventId,
         'event.type': 'customer.updated',

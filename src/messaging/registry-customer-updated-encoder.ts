@@ -44,9 +44,12 @@ export function createRegistryCustomerUpdatedEncoder(options: {
 
   return {
     contentType: AVRO_CONTENT_TYPE,
-    async encode(payload) {
+    async encode(payloadJson) {
       const id = await resolveSchemaId();
-      return options.registry.library.encode(id, toAvroRecord(payload as CustomerUpdated));
+      return options.registry.library.encode(
+        id,
+        toAvroRecord(JSON.parse(payloadJson) as CustomerUpdated),
+      );
     },
   };
 }

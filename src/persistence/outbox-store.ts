@@ -6,7 +6,11 @@ export interface OutboxEntry {
   eventId: string;
   tenantId: string;
   externalId: string;
-  payload: unknown;
+  /**
+   * The customer.updated event as the JSON text the outbox holds: the JSON relay publishes it
+   * as it is, without parsing and writing it again (a tenth of the relay's CPU, bench/).
+   */
+  payloadJson: string;
 }
 
 /** Holding it makes this replica the only outbox relay: per-customer order needs one reader. */
@@ -45,7 +49,7 @@ async function withDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      client.end({ timeout: 0 }).catch(() => {});
+      void endClient(client);
       reject(leaseLost(`a relay query took longer than ${LEASE_QUERY_TIMEOUT_MS} ms`));
     }, LEASE_QUERY_TIMEOUT_MS);
   });
@@ -54,6 +58,21 @@ async function withDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Closes a lease client, giving up waiting after a few seconds: the relay must not hang on a
+ * connection that is already gone, whatever state postgres.js left it in.
+ */
+async function endClient(client: Sql): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end({ timeout: 1 }).catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 3_000);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 export interface OutboxStoreOptions {
@@ -98,7 +117,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
         );
       const client = standby ?? connectLeaseClient(options.leaseDatabaseUrl);
       standby = undefined;
-      const close = () => client.end({ timeout: 1 }).catch(() => {});
+      const close = () => endClient(client);
       let sessionPid: number;
       try {
         const [row] = await withDeadline(
@@ -138,10 +157,10 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
                 event_id: string;
                 tenant_id: string;
                 external_id: string;
-                payload: unknown;
+                payload_json: string;
               }[]
             >`
-              select id::text, event_id::text, tenant_id, external_id, payload
+              select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json
               from outbox order by outbox.id limit ${limit}`,
           );
           return rows.map((row) => ({
@@ -149,7 +168,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
             eventId: row.event_id,
             tenantId: row.tenant_id,
             externalId: row.external_id,
-            payload: row.payload,
+            payloadJson: row.payload_json,
           }));
         },
         async deletePublished(ids) {
@@ -171,7 +190,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
     async close() {
       const client = standby;
       standby = undefined;
-      await client?.end({ timeout: 1 }).catch(() => {});
+      if (client) await endClient(client);
     },
     async backlog() {
       const [row] = await sql<{ count: number; oldest_age_seconds: number | null }[]>`

@@ -100,7 +100,17 @@ describe('benchmark report', () => {
       assert.ok(table.includes(expected), `${expected} in\n${table}`);
     assert.match(table, /p99 @ 1000 ev\/s\s+120\.0 ms\s+<= 250 ms ok/);
     assert.match(table, /peak RSS of the service\s+180 MiB/);
-    assert.match(table, /node CPU per event: service 210 µs, write path alone 90 µs/);
+  });
+
+  it('says where the CPU went, per event and process, and how busy the cores were', () => {
+    const table = formatResultsTable(results);
+    // ceiling: 1.7 s; 0.9 s of write path, 1.3 of Postgres, 0.1 + 0.1 others over 10,000 events
+    assert.match(table, /database ceiling\s+0\s+90\s+130\s+10\s+10\s+240\s+1\.41 of 2 cores/);
+    // service: 2 s; 2.1 s of service, 0.1 of polling, 1.4 of Postgres, 0.6 of the broker
+    assert.match(
+      table,
+      /customer-sync, end to end\s+210\s+10\s+140\s+60\s+0\s+420\s+2\.10 of 2 cores/,
+    );
   });
 
   it('draws a well-formed SVG with the three panels', () => {
@@ -153,9 +163,22 @@ function sampleResults(): BenchResults {
     latency,
     rssPeakMiB: 180,
     phases: {
-      ceiling: { events: 10_000, seconds: 1.7, announced: 9_000, cpuSeconds: 0.9 },
+      ceiling: {
+        events: 10_000,
+        seconds: 1.7,
+        announced: 9_000,
+        cpuSeconds: 0.9,
+        machineCpu: { service: 0, bench: 0.9, postgres: 1.3, kafka: 0.1, other: 0.1 },
+      },
       naive: { events: 2_000, seconds: 10 },
-      service: { events: 10_000, seconds: 2, announced: 9_000, rssPeakMiB: 180, cpuSeconds: 2.1 },
+      service: {
+        events: 10_000,
+        seconds: 2,
+        announced: 9_000,
+        rssPeakMiB: 180,
+        cpuSeconds: 2.1,
+        machineCpu: { service: 2.1, bench: 0.1, postgres: 1.4, kafka: 0.6, other: 0 },
+      },
       latency: { sent: 2_000, seconds: 3, rssPeakMiB: 170 },
     },
     consistent: true,
