@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { CUSTOMER_FIELDS, type CustomerFieldName } from '../src/domain/customer-fields.ts';
+import { seededRandom } from '../test/support/workload.ts';
 
 /**
  * A realistic, reproducible stream of customer.update.requested messages for the benchmark:
@@ -155,21 +157,11 @@ function invalidMessage(
   return { key, value: Buffer.from(JSON.stringify(envelope)), eventId };
 }
 
+/** Every field an update may carry: the stored customer fields but the task type, and metadata. */
 const UPDATABLE_FIELDS = [
-  'firstName',
-  'lastName',
-  'email',
-  'birthday',
-  'ssnLast4',
-  'timezone',
-  'phone',
-  'address1',
-  'address2',
-  'city',
-  'state',
-  'zip',
-  'doNotCall',
-  'isTest',
+  ...CUSTOMER_FIELDS.filter(
+    (field): field is Exclude<CustomerFieldName, 'taskType'> => field !== 'taskType',
+  ),
   'metadata',
 ] as const;
 type UpdatableField = (typeof UPDATABLE_FIELDS)[number];
@@ -231,18 +223,6 @@ function pickDistinct<T>(items: readonly T[], count: number, random: () => numbe
     picked.push(pool.splice(Math.floor(random() * pool.length), 1)[0] as T);
   }
   return picked;
-}
-
-/** mulberry32: tiny, fast and good enough to make a workload reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** A v4-shaped UUID derived from the seed and sequence, so reruns produce the same ids. */

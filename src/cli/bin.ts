@@ -7,9 +7,9 @@ import { installPostgresDriverFix } from '../persistence/postgres-driver-fix.ts'
 
 // Node keeps the type-stripped source and compiled code of every module in a cache directory
 // (by default under the system temporary directory; NODE_COMPILE_CACHE names another,
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off). From the second start on, a process neither
-// strips types nor compiles again: it starts faster and stays ~30 MiB smaller, as the type
-// stripper's memory is never taken (README Performance).
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off). From the second start on, loading the service
+// neither strips types nor compiles again: ~15% less start-up time, and a lower start-up peak
+// of memory when the heap is not capped (measured: 0.66 -> 0.57 s, 250 -> 223 MiB).
 enableCompileCache();
 installPostgresDriverFix((detail) => process.stderr.write(`customer-sync: warning: ${detail}\n`));
 installDrizzleCommonJsLoader();

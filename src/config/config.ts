@@ -123,7 +123,11 @@ const environmentSchema = z
     SHUTDOWN_TIMEOUT_MS: integerText(1_000, 600_000).default(30_000),
     MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
     CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
-    CONSUMER_MAX_BYTES_PER_PARTITION: integerText(1_024, 104_857_600).default(1_048_576),
+    // 256 KiB is ~800 typical events, more than a chunk: fetching 1 MiB per partition held
+    // 30-40 MiB more of fetched messages for no throughput (SPEC §9, README Performance).
+    // A record batch larger than this still arrives, but alone in its fetch (Kafka's rule):
+    // raise it when producers write larger batches than Kafka's default 16 KiB batch.size.
+    CONSUMER_MAX_BYTES_PER_PARTITION: integerText(1_024, 104_857_600).default(262_144),
     // 6 s is Kafka's default group.min.session.timeout.ms.
     KAFKA_SESSION_TIMEOUT_MS: integerText(6_000, 1_800_000).default(30_000),
     RETRY_INITIAL_DELAY_MS: integerText(1, 60_000).default(200),
