@@ -1,3 +1,4 @@
+import { type AbortableStartUp, createAbortableStartUp } from './abortable-start-up.ts';
 import { applyUpdateBatch } from './application/apply-update-batch.ts';
 import type { Config } from './config/config.ts';
 import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
@@ -26,28 +27,58 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Wiring only: builds the adapters from configuration, starts them, and knows how to stop them. */
+interface StartHooks {
+  onFatal?: (error: unknown) => void;
+  /** aborted when a stop is requested (SIGTERM/SIGINT): cuts a start-up still under way short */
+  signal?: AbortSignal;
+}
+
+/**
+ * Wiring only: builds the adapters from configuration, starts them, and knows how to stop them.
+ * A start-up that is cut short by `hooks.signal`, or fails, stops what had started and throws.
+ */
 export async function startService(
   config: Config,
   logger: Logger,
-  hooks: { onFatal?: (error: unknown) => void } = {},
+  hooks: StartHooks = {},
+): Promise<RunningService> {
+  const startUp = createAbortableStartUp(hooks.signal);
+  try {
+    return await startComponents(config, logger, hooks, startUp);
+  } catch (error) {
+    await startUp.rollBack(Date.now() + config.shutdownTimeoutMs);
+    throw error;
+  }
+}
+
+async function startComponents(
+  config: Config,
+  logger: Logger,
+  hooks: StartHooks,
+  { step, started }: AbortableStartUp,
 ): Promise<RunningService> {
   logger.info(
     { version: SERVICE_VERSION, groupId: config.kafka.groupId },
     'starting customer-sync',
   );
-  if (config.database.migrateOnStart) await applyMigrations(config.database.url);
+  // Cut short, a migration is rolled back with its connection when the process exits: drizzle
+  // applies them in one transaction, and the advisory lock is the session's.
+  if (config.database.migrateOnStart) await step(applyMigrations(config.database.url));
 
   const database = connectDatabase(config.database.url, { poolMax: config.database.poolMax });
+  started(() => database.close());
   const metrics = createMetrics();
-  const formats = await createMessageFormats(config, metrics, logger);
+  const formats = await step(createMessageFormats(config, metrics, logger));
   const kafka = createKafka(config, logger);
 
+  // A Kafka client is stopped only once it has connected: disconnecting one whose connect is
+  // still pending waits for its requests (up to kafkajs' 30 s request timeout), and it has
+  // nothing to flush.
   if (config.kafka.createTopics) {
     const admin = kafka.admin();
-    await admin.connect();
+    await step(admin.connect());
     try {
-      await ensureTopics(admin, config);
+      await step(ensureTopics(admin, config));
     } finally {
       await admin.disconnect();
     }
@@ -59,7 +90,8 @@ export async function startService(
     // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
     createPartitioner: Murmur2Partitioner,
   });
-  await producer.connect();
+  await step(producer.connect());
+  started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
   const outboxStore = createOutboxStore(database.sql, { leaseDatabaseUrl: config.database.url });
@@ -74,7 +106,9 @@ export async function startService(
     metrics,
     logger,
   });
-  const unlisten = await outboxStore.listen(() => relay.wake());
+  started(() => outboxStore.close());
+  const unlisten = await step(outboxStore.listen(() => relay.wake()));
+  started(() => unlisten());
 
   const batchStore = createUpdateBatchStore(database.db);
   const consumer = createUpdateConsumer({
@@ -124,18 +158,22 @@ export async function startService(
         })
       : undefined;
   const unlistenEnrichment = enrichment
-    ? await enrichmentQueue.listen(() => enrichment.wake())
+    ? await step(enrichmentQueue.listen(() => enrichment.wake()))
     : async () => {};
+  started(() => unlistenEnrichment());
 
-  const http = await startHealthServer({
-    port: config.http.port,
-    registry: metrics.registry,
-    logger,
-    readiness: [
-      { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
-      { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
-    ],
-  });
+  const http = await step(
+    startHealthServer({
+      port: config.http.port,
+      registry: metrics.registry,
+      logger,
+      readiness: [
+        { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
+        { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
+      ],
+    }),
+  );
+  started(() => http.close());
 
   const backlogSampler = setInterval(() => {
     outboxStore
@@ -156,10 +194,21 @@ export async function startService(
       .catch(() => {}); // tried again next hour; an outage is reported elsewhere
   }, 3_600_000);
   pruner.unref();
+  started(() => {
+    clearInterval(backlogSampler);
+    clearInterval(pruner);
+  });
 
+  // Cut short from here on, the roll-back stops as stop() below does: the consumer first, then
+  // the enrichment jobs and the relay's flush, then the connections.
   relay.start();
+  started((deadline) => relay.stop(deadline - 1_000));
   enrichment?.start();
-  await consumer.start();
+  started((deadline) => enrichment?.stop(deadline - 3_000));
+  // Before start(), which resolves only once the group is joined: a stop requested while it
+  // joins leaves the group too.
+  started(() => consumer.stop());
+  await step(consumer.start());
   logger.info({ httpPort: http.port }, 'customer-sync is running');
 
   return {

@@ -13,6 +13,21 @@ export interface DatabaseConnection {
   close(timeoutSeconds?: number): Promise<void>;
 }
 
+/** The longest wait between two attempts to reconnect to the database. */
+export const MAX_RECONNECT_DELAY_SECONDS = 2;
+
+/**
+ * How long postgres.js waits before reconnecting after the pool's `failures`-th failed
+ * connection in a row. Its own default is (0.5-1) x min(3^failures / 100, 20) s: failures are
+ * counted across the whole pool, so a minute-long outage already has it waiting up to 20 s
+ * between attempts, and the service stays stalled that long after the database is back
+ * (SPEC §4.5 wants a prompt recovery). Same curve and jitter, capped at 2 s: at most one
+ * attempt per connection every 1-2 s, which a recovering server can take.
+ */
+export function reconnectDelaySeconds(failures: number, random = Math.random): number {
+  return (0.5 + random() / 2) * Math.min(3 ** failures / 100, MAX_RECONNECT_DELAY_SECONDS);
+}
+
 export function connectDatabase(
   url: string,
   options: { poolMax?: number; applicationName?: string } = {},
@@ -24,6 +39,8 @@ export function connectDatabase(
     connection: { application_name: options.applicationName ?? 'customer-sync' },
     // Transaction-scoped statements only; no session state survives a pooled connection.
     prepare: true,
+    // A capped reconnect delay, for a prompt recovery after an outage (see the function).
+    backoff: reconnectDelaySeconds,
   });
   return {
     db: drizzle(sql, { schema }),

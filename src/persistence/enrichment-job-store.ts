@@ -223,6 +223,9 @@ export function createEnrichmentJobStore(db: Database, client: Sql) {
       tenantId?: string;
       limit: number;
     }): Promise<EnrichmentJobRow[]> {
+      // `order by enrichment_jobs.id`, not `id`: a bare name in ORDER BY means the output
+      // column, id::text, and text order would list job 10 after job 9 (and `limit` would keep
+      // the wrong jobs). requeue() below orders the same way for the same reason.
       const rows = await db.execute<Record<string, unknown>>(sql`
         select id::text, tenant_id, external_id, state, fill_fields,
           to_jsonb(loan_ids) as loan_ids, loan_reference_id, attempts, last_error_code,
@@ -235,7 +238,7 @@ export function createEnrichmentJobStore(db: Database, client: Sql) {
         where (${filter.states === undefined}::boolean
                or state in (select jsonb_array_elements_text(${jsonList(filter.states ?? [])})))
           and (${filter.tenantId ?? null}::text is null or tenant_id = ${filter.tenantId ?? null})
-        order by id desc
+        order by enrichment_jobs.id desc
         limit ${filter.limit}`);
       return rows.map((row) => ({
         id: Number(row.id),
@@ -274,7 +277,8 @@ export function createEnrichmentJobStore(db: Database, client: Sql) {
                or id in (select jsonb_array_elements_text(${jsonList(filter.ids ?? [])})::bigint))
           and (${filter.tenantId ?? null}::text is null or tenant_id = ${filter.tenantId ?? null})`;
         const candidates = await tx.execute<{ id: string }>(sql`
-          select id::text from enrichment_jobs where ${matching} order by id for update`);
+          select id::text from enrichment_jobs where ${matching}
+          order by enrichment_jobs.id for update`);
         const requeued = await tx.execute<{ id: string }>(sql`
           update enrichment_jobs j set
             state = 'pending', attempts = 0, next_attempt_at = now(), requested_at = now(),

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 /** An arbitrary constant: the advisory lock that lets one replica at a time migrate. */
-const MIGRATION_LOCK_ID = 7_301_964_220_118n;
+export const MIGRATION_LOCK_ID = 7_301_964_220_118n;
 
 /**
  * Applies the SQL migrations in drizzle/ through a connection of its own (max 1), as drizzle

@@ -1,5 +1,6 @@
 import postgres, { type Sql } from 'postgres';
 import { CustomerSyncError } from '../errors.ts';
+import { reconnectDelaySeconds } from './database.ts';
 
 export interface OutboxEntry {
   id: string;
@@ -104,6 +105,8 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       // moment is an unhandled rejection in postgres.js 3.4.9 (porsager/postgres#1192).
       fetch_types: false,
       connection: { application_name: 'customer-sync-relay' },
+      // The pool's capped reconnect delay: a standby client must not wait 20 s after an outage.
+      backoff: reconnectDelaySeconds,
     });
   }
 

@@ -94,8 +94,8 @@ describe('Postgres goes away mid-stream and comes back (SPEC §4.1, §4.2, §4.5
     proxy.cut();
     const publishedAtCut = publishing.published();
 
-    // postgres.js waits out its own reconnect backoff (up to 20 s) before a query fails, so
-    // the deadlines here are generous; what is checked is that the failures are retried.
+    // postgres.js waits out its reconnect backoff (capped at 2 s by connectDatabase) before a
+    // query fails; the deadlines here are generous: what is checked is that failures are retried.
     const outageDeadline = { timeoutMs: 60_000 };
     await explained(
       service,

@@ -21,9 +21,13 @@ import { registerCleanup } from '../support/cleanup.ts';
 import { createTestDatabase, testSql } from '../support/test-environment.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 
-function request(externalId: string, data: Record<string, unknown>): CustomerUpdateRequest {
+function request(
+  externalId: string,
+  data: Record<string, unknown>,
+  tenantId = 'tenant-a',
+): CustomerUpdateRequest {
   const result = parseCustomerUpdateRequested(
-    anUpdateRequest().withExternalId(externalId).withData(data).build(),
+    anUpdateRequest().withTenant(tenantId).withExternalId(externalId).withData(data).build(),
   );
   assert.ok(result.ok);
   return result.request;
@@ -53,10 +57,10 @@ describe('the enrichment queue in Postgres (SPEC §6)', () => {
     sql = testSql(url);
     const database = connectDatabase(url, { poolMax: 6 });
     registerCleanup(() => database.close());
-    await createTenantRepository(database.db).save({
-      tenantId: 'tenant-a',
-      taskTypes: ['collections'],
-    });
+    const tenants = createTenantRepository(database.db);
+    // tenant-listing keeps the listing test's jobs apart from the other tests' jobs.
+    for (const tenantId of ['tenant-a', 'tenant-listing'])
+      await tenants.save({ tenantId, taskTypes: ['collections'] });
     queue = createEnrichmentJobStore(database.db, database.sql);
     batches = createUpdateBatchStore(database.db);
   });
@@ -278,5 +282,39 @@ describe('the enrichment queue in Postgres (SPEC §6)', () => {
       two.map((job) => job.state),
       ['failed', 'pending'],
     );
+  });
+
+  it('lists and re-queues jobs in number order, so job 1000 comes after job 999', async () => {
+    // Ids that cross a power of ten, where text order ('1000' < '999') and number order differ.
+    await sql`select setval(pg_get_serial_sequence('enrichment_jobs', 'id'),
+                greatest(994, (select max(id) from enrichment_jobs)))`;
+    await applyUpdateBatch(
+      batches,
+      Array.from({ length: 12 }, (_, index) =>
+        request(`q-list-${index}`, { enrich: true }, 'tenant-listing'),
+      ),
+    );
+    const ids = (
+      await sql`select id::int from enrichment_jobs where tenant_id = 'tenant-listing'`
+    ).map((row) => row.id as number);
+    assert.ok(ids.some((id) => id < 1000) && ids.some((id) => id >= 1000), 'the ids cross 1000');
+    const newestFirst = [...ids].sort((a, b) => b - a);
+
+    const listed = await queue.list({ tenantId: 'tenant-listing', limit: 100 });
+    assert.deepEqual(
+      listed.map((job) => job.id),
+      newestFirst,
+    );
+    const newestThree = await queue.list({ tenantId: 'tenant-listing', limit: 3 });
+    assert.deepEqual(
+      newestThree.map((job) => job.id),
+      newestFirst.slice(0, 3),
+      'the limit keeps the newest jobs',
+    );
+
+    await sql`update enrichment_jobs set state = 'failed', finished_at = now()
+              where tenant_id = 'tenant-listing'`;
+    const { requeued } = await queue.requeue({ states: ['failed'], tenantId: 'tenant-listing' });
+    assert.deepEqual(requeued, [...newestFirst].reverse());
   });
 });

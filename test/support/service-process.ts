@@ -52,6 +52,20 @@ export class ServiceProcess {
 
   /** Starts the process and waits until it has joined its consumer group. */
   async start(): Promise<this> {
+    this.launch();
+    const joinedBefore = this.countLogs('joined the consumer group');
+    await waitFor(
+      `the service to join its consumer group (log tail: ${JSON.stringify(this.logs.slice(-5))})`,
+      () => this.countLogs('joined the consumer group') > joinedBefore || this.hasExited(),
+      { timeoutMs: 90_000 },
+    );
+    if (this.hasExited())
+      throw new Error(`the service exited at start: ${JSON.stringify(this.logs.slice(-10))}`);
+    return this;
+  }
+
+  /** Starts the process without waiting for anything: to signal it while it is starting up. */
+  launch(): this {
     const child = spawn(process.execPath, [BIN, 'run'], {
       env: { PATH: process.env.PATH ?? '', ...this.env() },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,14 +88,6 @@ export class ServiceProcess {
       }
     });
     child.stderr?.on('data', (chunk: Buffer) => this.logs.push({ stderr: chunk.toString('utf8') }));
-    const joinedBefore = this.countLogs('joined the consumer group');
-    await waitFor(
-      `the service to join its consumer group (log tail: ${JSON.stringify(this.logs.slice(-5))})`,
-      () => this.countLogs('joined the consumer group') > joinedBefore || this.hasExited(),
-      { timeoutMs: 90_000 },
-    );
-    if (this.hasExited())
-      throw new Error(`the service exited at start: ${JSON.stringify(this.logs.slice(-10))}`);
     return this;
   }
 

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { describeFailure } from '../../errors.ts';
 import { startService } from '../../main.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -55,37 +56,55 @@ export async function runCommand(args: string[]): Promise<number> {
   const config = loadCommandConfig(['kafka', 'database']);
   const logger = createLogger({ level: config.logLevel });
   surviveLostDatabaseConnections(logger);
-  let stopping: Promise<number> | undefined;
+
+  // Listening from before start-up, not after it: a signal while the service still connects
+  // (Kafka not reachable yet, another replica migrating) must stop what has started and exit 0,
+  // not end the process by the signal's default action half-way (SPEC §4.9).
+  const stopRequested = new AbortController();
+  let running = false;
+  const requestStop = (signal: NodeJS.Signals) => {
+    if (stopRequested.signal.aborted) return;
+    logger.info(
+      { signal },
+      running
+        ? 'shutdown requested'
+        : 'shutdown requested during start-up; stopping what has started',
+    );
+    // SPEC §4.9: a shutdown that overruns its deadline is cut short, and says so.
+    const deadline = setTimeout(() => {
+      logger.error(
+        { timeoutMs: config.shutdownTimeoutMs },
+        'graceful shutdown overran its deadline; exiting',
+      );
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    stopRequested.abort();
+  };
+  process.once('SIGTERM', requestStop);
+  process.once('SIGINT', requestStop);
+
   const service = await startService(config, logger, {
+    signal: stopRequested.signal,
     onFatal: () => {
       logger.fatal('the Kafka consumer cannot recover; exiting so that the process is restarted');
       process.exit(1);
     },
+  }).catch((error: unknown) => {
+    if (!stopRequested.signal.aborted) throw error;
+    // Cut short by the signal; what had started has stopped. Exiting rather than returning:
+    // kafkajs keeps retrying a connect that was given up (disconnecting does not stop its
+    // retries), and its timers would hold the process open for a minute more.
+    process.exit(0);
   });
+  running = true;
 
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      if (stopping) return;
-      logger.info({ signal }, 'shutdown requested');
-      // SPEC §4.9: a shutdown that overruns its deadline is cut short, and says so.
-      const deadline = setTimeout(() => {
-        logger.error(
-          { timeoutMs: config.shutdownTimeoutMs },
-          'graceful shutdown overran its deadline; exiting',
-        );
-        process.exit(1);
-      }, config.shutdownTimeoutMs);
-      deadline.unref();
-      stopping = service
-        .stop()
-        .then(() => 0)
-        .catch((error: unknown) => {
-          logger.error({ failure: describeFailure(error) }, 'graceful shutdown failed');
-          return 1;
-        });
-      stopping.then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  if (!stopRequested.signal.aborted) await once(stopRequested.signal, 'abort');
+  try {
+    await service.stop();
+    return 0;
+  } catch (error) {
+    logger.error({ failure: describeFailure(error) }, 'graceful shutdown failed');
+    return 1;
+  }
 }
