@@ -9,10 +9,9 @@
  */
 import { z } from 'zod';
 import {
-  CONTROL_OR_LONE_SURROGATE,
-  characterCount,
   checkMetadataPatch,
   isPlainJsonObject,
+  isPlainText,
   LIMITS,
   type Normalised,
   normaliseBirthday,
@@ -38,11 +37,16 @@ import {
   externalId as toExternalId,
   tenantId as toTenantId,
 } from '../domain/ids.ts';
-import { normaliseOccurredAt } from '../domain/occurred-at.ts';
+import {
+  latestAcceptedOccurredAt,
+  MAX_CLOCK_SKEW_HOURS,
+  normaliseOccurredAt,
+} from '../domain/occurred-at.ts';
+import { acceptWellFormedMessage } from './accept-well-formed-message.ts';
 import { ERROR_CODES, type ErrorCode, type ValidationFailure } from './error-codes.ts';
 
 export type { ValidationFailure } from './error-codes.ts';
-export { normaliseOccurredAt };
+export { MAX_CLOCK_SKEW_HOURS, normaliseOccurredAt };
 
 export const CUSTOMER_UPDATE_REQUESTED_TYPE = 'customer.update.requested';
 /** The only envelope version this service understands (SPEC §3: `1` today). */
@@ -84,18 +88,9 @@ function nullMeansAbsent<T extends z.ZodType>(schema: T) {
 
 /** Free text that is not a customer field (taskType, source, loanReferenceId): no trimming. */
 function plainText(maxChars: number) {
-  return z
-    .string()
-    .refine(
-      (text) =>
-        text.length > 0 &&
-        characterCount(text) <= maxChars &&
-        text.trim() === text &&
-        !CONTROL_OR_LONE_SURROGATE.test(text),
-      {
-        error: `must be 1..${maxChars} characters without surrounding whitespace or control characters`,
-      },
-    );
+  return z.string().refine((text) => isPlainText(text, maxChars), {
+    error: `must be 1..${maxChars} characters without surrounding whitespace or control characters`,
+  });
 }
 
 /**
@@ -119,24 +114,6 @@ export const CUSTOMER_FIELD_SCHEMAS = {
   doNotCall: z.boolean(),
   isTest: z.boolean(),
 } satisfies Record<CustomerFieldName, z.ZodType>;
-
-/** How far ahead of our clock an event's occurredAt may be (producers' clocks drift). */
-export const MAX_CLOCK_SKEW_HOURS = 24;
-
-/**
- * The latest occurredAt accepted at `now`, truncated to the second: a second more or less of
- * tolerance on 24 hours changes nothing, and computed once a second instead of once an event it
- * costs nothing (it was a sixth of the validation's CPU, bench/).
- */
-function latestAcceptedOccurredAt(now: number): string {
-  const second = Math.floor(now / 1_000);
-  if (second !== latestAccepted.second) {
-    const limit = new Date(second * 1_000 + MAX_CLOCK_SKEW_HOURS * 3_600_000).toISOString();
-    latestAccepted = { second, text: normaliseOccurredAt(limit) ?? '' };
-  }
-  return latestAccepted.text;
-}
-let latestAccepted = { second: Number.NaN, text: '' };
 
 export interface SchemaOptions {
   /** The clock "not in the future" is judged against (birthday); defaults to Date.now. */
@@ -434,7 +411,8 @@ function firstFailure(issues: readonly z.core.$ZodIssue[]): ValidationFailure {
 /* ------------------------------------------ parsing ------------------------------------------- */
 
 type CustomerUpdateRequestedSchema = ReturnType<typeof createCustomerUpdateRequestedSchema>;
-type ParsedMessage = z.output<CustomerUpdateRequestedSchema>;
+/** A message the schema (or its fast path) accepted, normalised, before it becomes a request. */
+export type ParsedMessage = z.output<CustomerUpdateRequestedSchema>;
 
 const defaultSchema = createCustomerUpdateRequestedSchema();
 const schemasByClock = new WeakMap<() => number, CustomerUpdateRequestedSchema>();
@@ -488,6 +466,17 @@ export function parseCustomerUpdateRequested(
   value: unknown,
   options: SchemaOptions = {},
 ): ParseResult {
+  // Most messages are well formed: the fast path takes them without zod; anything else, valid
+  // or not, goes through the schema, which alone words failures.
+  if (isPlainJsonObject(value)) {
+    const wellFormed = acceptWellFormedMessage(value, (options.now ?? Date.now)());
+    if (wellFormed !== undefined) return { ok: true, request: toRequest(wellFormed) };
+  }
+  return parseWithSchema(value, options);
+}
+
+/** The zod schema alone: the authority the fast path is tested against. */
+export function parseWithSchema(value: unknown, options: SchemaOptions = {}): ParseResult {
   if (!isPlainJsonObject(value)) {
     return {
       ok: false,

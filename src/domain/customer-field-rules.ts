@@ -97,6 +97,19 @@ export function characterCount(text: string): number {
   return count;
 }
 
+/**
+ * Free text that is not a customer field (taskType, source, loanReferenceId): 1..maxChars
+ * characters, kept as sent, so surrounding whitespace and control characters are refused.
+ */
+export function isPlainText(text: string, maxChars: number): boolean {
+  return (
+    text.length > 0 &&
+    characterCount(text) <= maxChars &&
+    text.trim() === text &&
+    !CONTROL_OR_LONE_SURROGATE.test(text)
+  );
+}
+
 /** SPEC §3: names and address lines are trimmed; empty after trimming is not a value. */
 export function normaliseTrimmedText(text: string, maxChars: number): Normalised<string> {
   const value = text.trim();

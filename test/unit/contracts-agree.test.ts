@@ -13,7 +13,11 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import avsc from 'avsc';
 import fc from 'fast-check';
-import { parseCustomerUpdateRequested } from '../../src/contracts/customer-update-requested.ts';
+import { acceptWellFormedMessage } from '../../src/contracts/accept-well-formed-message.ts';
+import {
+  parseCustomerUpdateRequested,
+  parseWithSchema,
+} from '../../src/contracts/customer-update-requested.ts';
 import {
   type CustomerUpdated,
   customerUpdatedSchema,
@@ -22,7 +26,12 @@ import {
   toAvroRecord,
 } from '../../src/contracts/customer-updated.ts';
 import { isErrorCode } from '../../src/contracts/error-codes.ts';
-import { LIMITS, PATTERNS, US_STATE_CODES } from '../../src/domain/customer-field-rules.ts';
+import {
+  isPlainJsonObject,
+  LIMITS,
+  PATTERNS,
+  US_STATE_CODES,
+} from '../../src/domain/customer-field-rules.ts';
 import { CUSTOMER_FIELDS } from '../../src/domain/customer-fields.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 
@@ -403,6 +412,58 @@ describe('generated customer.update.requested values', () => {
         ({ name, value }) => {
           const request = anUpdateRequest().withField(name, value).build();
           assert.equal(jsonSchemaAccepts(request), zodAccepts(request), `data.${name}`);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+/* ------------------------------------- the fast path of zod ------------------------------------ */
+
+describe('the fast path (accept-well-formed-message.ts) and the zod schema', () => {
+  // One fixed clock for both: birthdays and occurredAt are judged against it.
+  const NOW = Date.UTC(2026, 0, 5, 12);
+  const now = () => NOW;
+  const withAndWithout = (value: unknown) => {
+    assert.deepStrictEqual(
+      parseCustomerUpdateRequested(value, { now }),
+      parseWithSchema(value, { now }),
+    );
+    return isPlainJsonObject(value) && acceptWellFormedMessage(value, NOW) !== undefined;
+  };
+
+  it('give the same answer, request or failure, on every example; valid ones take the fast path', () => {
+    for (const folder of ['valid', 'invalid']) {
+      for (const file of jsonFiles(new URL(`${folder}/`, EXAMPLES))) {
+        const fast = withAndWithout(readJson(new URL(`${folder}/${file}`, EXAMPLES)));
+        if (folder === 'valid') assert.ok(fast, `${file} should not need zod`);
+        else assert.ok(!fast, `${file} is invalid, the fast path must not take it`);
+      }
+    }
+  });
+
+  it('give the same answer on generated values, valid and not (property)', () => {
+    let fast = 0;
+    let valid = 0;
+    fc.assert(
+      fc.property(generatedRequest, (value) => {
+        if (withAndWithout(value)) fast++;
+        if (parseWithSchema(value, { now }).ok) valid++;
+      }),
+      { numRuns: 3000 },
+    );
+    // Most valid values must take the fast path, or it is not worth having.
+    assert.ok(fast > valid * 0.8, `fast path took ${fast} of ${valid} valid values`);
+  });
+
+  it('give the same answer field by field on a valid envelope (property)', () => {
+    const field = fc.constantFrom(...(Object.keys(dataFields) as (keyof typeof dataFields)[]));
+    fc.assert(
+      fc.property(
+        field.chain((name) => dataFields[name].map((value) => ({ name, value }))),
+        ({ name, value }) => {
+          withAndWithout(anUpdateRequest().withField(name, value).build());
         },
       ),
       { numRuns: 3000 },
