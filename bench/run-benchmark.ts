@@ -34,6 +34,8 @@ export interface BenchmarkOptions {
   rate: number;
   latencySeconds: number;
   warmupSeconds: number;
+  /** events the service consumes, unmeasured, before the throughput phase (0: none) */
+  warmupEvents: number;
   partitions: number;
   workload: WorkloadOptions;
   /** extra environment for the service child (tuning experiments) */
@@ -112,6 +114,33 @@ export async function runBenchmark(
     const requestTopic = await newTopic('customer.update.requested');
     log(`producing the workload to ${requestTopic}`);
     await produceAll(kafka, requestTopic, messages);
+
+    if (options.warmupEvents > 0) {
+      // A broker just started spends its first minute compiling its hot paths (the JVM's JIT):
+      // measured cold, the service phase paid ten times the broker CPU per event it pays warm.
+      // Production brokers are warm, so the service first runs once over other data.
+      log(`warming up the broker and the service: ${options.warmupEvents} events`);
+      const warmupTopic = await newTopic('warmup.customer.update.requested');
+      await produceAll(
+        kafka,
+        warmupTopic,
+        takeWorkload(
+          { ...options.workload, seed: options.workload.seed + 2 },
+          options.warmupEvents,
+        ),
+      );
+      const warmup = new ServiceChild(
+        serviceEnvironment(infrastructure, await newDatabase('warmup'), options, {
+          groupId: `${run}-warmup`,
+          requested: warmupTopic,
+          updated: await newTopic('warmup.customer.updated'),
+          deadLetter: await newTopic('warmup.customer.update.requested.dlq'),
+        }),
+      );
+      await warmup.start();
+      await waitForGroupToCatchUp(admin, `${run}-warmup`, warmupTopic, 600_000);
+      await warmup.stop();
+    }
 
     log('customer-sync end to end: the service as a child process');
     const serviceDatabase = await newDatabase('service');
@@ -242,6 +271,7 @@ export async function runBenchmark(
       memory: { throughput: service.memory, latency: pacedService.memory },
       settings: {
         chunkSize: DEFAULT_CHUNK_SIZE,
+        warmupEvents: options.warmupEvents,
         partitionsConsumedConcurrently: serviceDefaults.partitionsConsumedConcurrently,
         databasePoolMax: serviceDefaults.poolMax,
         NODE_OPTIONS: imageNodeOptions(),

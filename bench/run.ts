@@ -28,6 +28,8 @@ Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Post
   --rate N              offered load of the latency run, ev/s    (default 1000)
   --latency-seconds S   length of the latency run                (default 30)
   --warmup-seconds S    first seconds left out of percentiles    (default 3)
+  --warmup-events N     events the service runs over, unmeasured, before the
+                        throughput phase: warms the broker's JIT (default 10000; 0: none)
   --partitions N        partitions of the bench topics           (default 6)
   --tenants N           tenants in the workload                  (default 20)
   --customers N         customers in the workload                (default 20000)
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     'latency-seconds': { type: 'string', default: '30' },
     'warmup-seconds': { type: 'string', default: '3' },
+    'warmup-events': { type: 'string', default: '10000' },
     partitions: { type: 'string', default: '6' },
     tenants: { type: 'string', default: String(DEFAULT_WORKLOAD.tenants) },
     customers: { type: 'string', default: String(DEFAULT_WORKLOAD.customers) },
@@ -62,10 +65,10 @@ if (values.help) {
   process.exit(0);
 }
 
-function positiveNumber(flag: keyof typeof values): number {
+function positiveNumber(flag: keyof typeof values, orZero = false): number {
   const number = Number(values[flag]);
-  if (!Number.isFinite(number) || number <= 0) {
-    console.error(`bench: --${flag} must be a positive number`);
+  if (!Number.isFinite(number) || number < 0 || (number === 0 && !orZero)) {
+    console.error(`bench: --${flag} must be a ${orZero ? 'non-negative' : 'positive'} number`);
     process.exit(2);
   }
   return number;
@@ -83,32 +86,32 @@ const serviceEnv = Object.fromEntries(
 );
 
 const log = (line: string) => console.log(`[bench] ${line}`);
+// Every flag is checked before anything starts: a typo costs a line, not a broker start.
+const options = {
+  events: Math.round(positiveNumber('events')),
+  naiveEvents: Math.round(positiveNumber('naive-events')),
+  naiveSeconds: positiveNumber('naive-seconds'),
+  rate: positiveNumber('rate'),
+  latencySeconds: positiveNumber('latency-seconds'),
+  warmupSeconds: positiveNumber('warmup-seconds', true),
+  warmupEvents: Math.round(positiveNumber('warmup-events', true)),
+  partitions: Math.round(positiveNumber('partitions')),
+  workload: {
+    ...DEFAULT_WORKLOAD,
+    tenants: Math.round(positiveNumber('tenants')),
+    customers: Math.round(positiveNumber('customers')),
+    seed: Math.round(positiveNumber('seed')),
+  },
+  serviceEnv,
+  ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
+  keep: values.keep,
+  command: ['npm run bench', ...process.argv.slice(2)].join(' '),
+  log,
+};
 const infrastructure = await startInfrastructure({ log: (line) => log(`infra: ${line}`) });
 let exitCode = 0;
 try {
-  const results = await runBenchmark(
-    {
-      events: Math.round(positiveNumber('events')),
-      naiveEvents: Math.round(positiveNumber('naive-events')),
-      naiveSeconds: positiveNumber('naive-seconds'),
-      rate: positiveNumber('rate'),
-      latencySeconds: positiveNumber('latency-seconds'),
-      warmupSeconds: Number(values['warmup-seconds']),
-      partitions: Math.round(positiveNumber('partitions')),
-      workload: {
-        ...DEFAULT_WORKLOAD,
-        tenants: Math.round(positiveNumber('tenants')),
-        customers: Math.round(positiveNumber('customers')),
-        seed: Math.round(positiveNumber('seed')),
-      },
-      serviceEnv,
-      ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
-      keep: values.keep,
-      command: ['npm run bench', ...process.argv.slice(2)].join(' '),
-      log,
-    },
-    infrastructure,
-  );
+  const results = await runBenchmark(options, infrastructure);
   const written = await writeResultFiles(results, values.out);
   console.log(`\n${formatResultsTable(results)}\n`);
   console.log(`wrote ${written.json} and ${written.chart}`);

@@ -26,6 +26,7 @@ describe('npm run bench, with tiny sizes', () => {
         rate: 100,
         latencySeconds: 2,
         warmupSeconds: 0,
+        warmupEvents: 200,
         partitions: 3,
         workload: {
           seed: 3,
