@@ -17,6 +17,9 @@ export class CustomerSyncError extends Error {
 /** Postgres SQLSTATE classes and codes that a later attempt can get past. */
 const RETRYABLE_SQLSTATE_PREFIXES = [
   '08',
+  // idle_in_transaction_session_timeout, transaction_timeout: the server ended a session
+  '25P03',
+  '25P04',
   '53',
   '57P',
   '58',

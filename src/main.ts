@@ -10,7 +10,10 @@ import { createMessageFormats } from './messaging/message-formats.ts';
 import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
-import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import {
+  createUpdateConsumer,
+  DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS,
+} from './messaging/update-consumer.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { connectDatabase } from './persistence/database.ts';
@@ -26,6 +29,13 @@ export interface RunningService {
   /** SPEC §4.9: stop fetching, finish and commit the in-flight batch, flush the relay, disconnect */
   stop(): Promise<void>;
 }
+
+/**
+ * The service's transactions only ever wait on the database, so one idle this long belongs to
+ * a client that stopped talking mid-transaction; the server then ends it and frees its locks.
+ * Below the consumer's attempt deadline, so a wedged attempt's retry finds its locks free.
+ */
+const IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 20_000;
 
 interface StartHooks {
   onFatal?: (error: unknown) => void;
@@ -65,7 +75,10 @@ async function startComponents(
   // applies them in one transaction, and the advisory lock is the session's.
   if (config.database.migrateOnStart) await step(applyMigrations(config.database.url));
 
-  const database = connectDatabase(config.database.url, { poolMax: config.database.poolMax });
+  const database = connectDatabase(config.database.url, {
+    poolMax: config.database.poolMax,
+    idleInTransactionSessionTimeoutMs: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
+  });
   started(() => database.close());
   const metrics = createMetrics();
   const formats = await step(createMessageFormats(config, metrics, logger));
@@ -119,12 +132,13 @@ async function startComponents(
     maxBytesPerPartition: config.kafka.maxBytesPerPartition,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     decoder: formats.decoder,
-    applyBatch: (requests) => applyUpdateBatch(batchStore, requests),
+    applyBatch: (requests, signal) => applyUpdateBatch(batchStore, requests, { signal }),
     deadLetters: createDeadLetterPublisher(producer, config.topics.deadLetter, {
       serviceVersion: SERVICE_VERSION,
       now: () => new Date(),
     }),
     retry: config.retry,
+    applyAttemptTimeoutMs: DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS,
     metrics,
     logger,
     onAnnounced: () => relay.wake(),

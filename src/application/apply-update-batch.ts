@@ -38,6 +38,7 @@ export interface UpdateBatchTransaction {
 }
 
 export interface UpdateBatchStore {
+  /** commits when `work` resolves, rolls back when it throws */
   inTransaction<T>(work: (transaction: UpdateBatchTransaction) => Promise<T>): Promise<T>;
 }
 
@@ -46,6 +47,15 @@ export interface AppliedBatch {
   outcomes: UpdateOutcome[];
   /** how many customer.updated events the transaction wrote to the outbox */
   announced: number;
+}
+
+export interface ApplyUpdateBatchOptions {
+  now?: () => Date;
+  /**
+   * Aborted when the caller gave up on this attempt and retries it: the transaction then rolls
+   * back instead of committing (see update-consumer.ts for why a late commit is still safe).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,10 +68,12 @@ export interface AppliedBatch {
 export async function applyUpdateBatch(
   store: UpdateBatchStore,
   requests: readonly CustomerUpdateRequest[],
-  now: () => Date = () => new Date(),
+  { now = () => new Date(), signal }: ApplyUpdateBatchOptions = {},
 ): Promise<AppliedBatch> {
   if (requests.length === 0) return { outcomes: [], announced: 0 };
+  signal?.throwIfAborted();
   return store.inTransaction(async (transaction) => {
+    signal?.throwIfAborted();
     const keys = distinctKeys(requests);
     await transaction.lockCustomers(keys);
     const [tenants, processed, stored] = await Promise.all([
@@ -136,6 +148,8 @@ export async function applyUpdateBatch(
         (request.enrich || request.loanIds !== undefined),
     );
     if (enrichmentRequests.length > 0) await transaction.requestEnrichment?.(enrichmentRequests);
+    // Thrown here, the abandonment rolls the transaction back: returning would commit it.
+    signal?.throwIfAborted();
     return { outcomes, announced: announcements.length };
   });
 }

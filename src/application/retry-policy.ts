@@ -1,3 +1,5 @@
+import { CustomerSyncError } from '../errors.ts';
+
 /** The one retry policy: exponential backoff with full jitter, capped (SPEC §4.5). */
 export interface BackoffSettings {
   initialDelayMs: number;
@@ -32,4 +34,47 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Starts a timer that calls `onExpiry` after `ms`; returns what cancels it. */
+export type StartTimer = (ms: number, onExpiry: () => void) => () => void;
+
+const startNodeTimer: StartTimer = (ms, onExpiry) => {
+  const timer = setTimeout(onExpiry, ms);
+  return () => clearTimeout(timer);
+};
+
+/** The failure an attempt that outlived its deadline ends in: transient, so it is retried. */
+export const ATTEMPT_TIMED_OUT = 'attempt.timed_out';
+
+/**
+ * Runs one attempt with a deadline. An attempt that has not settled by then is abandoned: its
+ * signal aborts with a retryable `attempt.timed_out` failure, and so does the returned promise,
+ * whatever the attempt is still waiting on. The attempt keeps running until it notices the
+ * signal (or what it waits on settles); how late it settles is nobody's concern any more.
+ */
+export async function withDeadline<T>(
+  attempt: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  startTimer: StartTimer = startNodeTimer,
+): Promise<T> {
+  const abandon = new AbortController();
+  let cancelTimer: () => void = () => {};
+  const expired = new Promise<never>((_, reject) => {
+    cancelTimer = startTimer(timeoutMs, () => {
+      const failure = new CustomerSyncError(
+        ATTEMPT_TIMED_OUT,
+        `the attempt did not settle within ${timeoutMs} ms and was abandoned`,
+        { canRetry: true },
+      );
+      abandon.abort(failure);
+      reject(failure);
+    });
+  });
+  try {
+    // The race keeps listening to an abandoned attempt, so its late failure is not unhandled.
+    return await Promise.race([attempt(abandon.signal), expired]);
+  } finally {
+    cancelTimer();
+  }
 }

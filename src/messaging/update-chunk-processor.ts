@@ -11,7 +11,8 @@ import type { DecodedMessage, UpdateRequestDecoder } from './decode-update-reque
 
 export interface UpdateChunkProcessorOptions {
   decoder: UpdateRequestDecoder;
-  applyBatch: (requests: CustomerUpdateRequest[]) => Promise<AppliedBatch>;
+  /** applies in one transaction; once `signal` has aborted, it must not commit */
+  applyBatch: (requests: CustomerUpdateRequest[], signal?: AbortSignal) => Promise<AppliedBatch>;
   deadLetters: DeadLetterPublisher;
   metrics: Pick<Metrics, 'staleFields' | 'deadLetters'>;
   /**
@@ -26,6 +27,8 @@ export interface UpdateChunk {
   partition: number;
   messages: KafkaMessage[];
   log: Logger;
+  /** aborts when the caller abandoned this attempt: it then commits and publishes nothing */
+  signal?: AbortSignal;
 }
 
 /**
@@ -35,9 +38,12 @@ export interface UpdateChunk {
  * consumer loop and `replay`, so that a replay does exactly what the service does.
  */
 export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions) {
-  async function applyIsolatingPoison(requests: CustomerUpdateRequest[]): Promise<UpdateOutcome[]> {
+  async function applyIsolatingPoison(
+    requests: CustomerUpdateRequest[],
+    signal: AbortSignal | undefined,
+  ): Promise<UpdateOutcome[]> {
     try {
-      return (await options.applyBatch(requests)).outcomes;
+      return (await options.applyBatch(requests, signal)).outcomes;
     } catch (error) {
       if (canRetry(error)) throw error;
       // The database rejected the batch for its content: find the request it cannot take,
@@ -45,7 +51,7 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
       const outcomes: UpdateOutcome[] = [];
       for (const request of requests) {
         try {
-          outcomes.push(...(await options.applyBatch([request])).outcomes);
+          outcomes.push(...(await options.applyBatch([request], signal)).outcomes);
         } catch (single) {
           if (canRetry(single)) throw single;
           const sqlState = describeFailure(single).code;
@@ -85,7 +91,7 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
       }
     });
 
-    const applied = requests.length > 0 ? await applyIsolatingPoison(requests) : [];
+    const applied = requests.length > 0 ? await applyIsolatingPoison(requests, chunk.signal) : [];
     applied.forEach((outcome, position) => {
       const index = requestIndex[position] as number;
       if (outcome.kind === 'rejected') {
@@ -99,7 +105,8 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
     });
 
     // After the transaction, before the offset: a crash in between re-sends the dead letter,
-    // it never loses it (SPEC §4.1, §4.4).
+    // it never loses it (SPEC §4.1, §4.4). An abandoned attempt leaves that to its retry.
+    chunk.signal?.throwIfAborted();
     await options.deadLetters.publish(letters);
     for (const letter of letters) {
       options.metrics.deadLetters.inc({ code: letter.failure.code });

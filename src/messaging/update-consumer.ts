@@ -1,7 +1,13 @@
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AppliedBatch } from '../application/apply-update-batch.ts';
 import type { MessageOutcomeKind } from '../application/message-outcome.ts';
-import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
+import {
+  ATTEMPT_TIMED_OUT,
+  type BackoffSettings,
+  backoffDelayMs,
+  sleep,
+  withDeadline,
+} from '../application/retry-policy.ts';
 import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
 import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -26,9 +32,15 @@ export interface UpdateConsumerOptions {
   /** read the topic from the start when the group has no committed offset */
   fromBeginning?: boolean;
   decoder: UpdateRequestDecoder;
-  applyBatch: (requests: CustomerUpdateRequest[]) => Promise<AppliedBatch>;
+  /** applies in one transaction; once `signal` has aborted, it must not commit */
+  applyBatch: (requests: CustomerUpdateRequest[], signal?: AbortSignal) => Promise<AppliedBatch>;
   deadLetters: DeadLetterPublisher;
   retry: BackoffSettings;
+  /**
+   * The longest one attempt at a chunk (apply, then dead letters) may take before it is
+   * abandoned and retried as a transient failure; DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS if unset.
+   */
+  applyAttemptTimeoutMs?: number;
   metrics: Metrics;
   logger: Logger;
   /** called after each committed chunk that wrote to the outbox, to wake the relay */
@@ -51,6 +63,13 @@ type Outcome = MessageOutcomeKind;
 export const DEFAULT_CHUNK_SIZE = 500;
 
 /**
+ * An attempt that has not settled after this long is waiting on something that will not
+ * answer. Far above a healthy attempt (milliseconds to a few seconds, including postgres.js'
+ * 30 s connect timeout when the database is down), so only a wedged one is cut short.
+ */
+export const DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS = 60_000;
+
+/**
  * The consumer loop (SPEC §4.1, §4.4, §4.5). Per partition batch, per chunk: decode, apply in
  * one transaction, dead-letter what cannot be applied (update-chunk-processor.ts, shared with
  * `replay`), and only then commit the offset. A transient failure pauses the partition and
@@ -59,6 +78,7 @@ export const DEFAULT_CHUNK_SIZE = 500;
  */
 export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateConsumer {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const applyAttemptTimeoutMs = options.applyAttemptTimeoutMs ?? DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS;
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
@@ -113,15 +133,35 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     try {
       for (let attempt = 0; ; attempt++) {
         try {
+          // No attempt may wait for ever (a driver that lost a reply, a send that never
+          // returns): past the deadline it is abandoned and retried like any transient failure.
+          // Safe even if the abandoned one still commits (its COMMIT already sent): the retry
+          // first takes the advisory locks of the chunk's customers, which wait for that
+          // transaction to end, and only then reads processed_events, so what it committed is
+          // a duplicate and what it rolled back is applied now (SPEC §4.2); an event id raced
+          // past the locks fails recordProcessedEvents and is retried. A transaction wedged on
+          // the client side is ended by the server (idle_in_transaction_session_timeout, see
+          // main.ts), which releases its locks. What an abandoned attempt can repeat is a dead
+          // letter, as after a crash (SPEC §4.4: at least once).
           return (
-            await processChunk({
-              topic: payload.batch.topic,
-              partition: payload.batch.partition,
-              messages,
-              log,
-            })
+            await withDeadline(
+              (signal) =>
+                processChunk({
+                  topic: payload.batch.topic,
+                  partition: payload.batch.partition,
+                  messages,
+                  log,
+                  signal,
+                }),
+              applyAttemptTimeoutMs,
+            )
           ).map((outcome) => outcome.kind);
         } catch (error) {
+          if (describeFailure(error).code === ATTEMPT_TIMED_OUT)
+            log.error(
+              { attempt, timeoutMs: applyAttemptTimeoutMs },
+              'apply attempt did not settle in time; abandoned it',
+            );
           if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted)
             return undefined;
           const delayMs = backoffDelayMs(attempt, options.retry);

@@ -28,15 +28,32 @@ export function reconnectDelaySeconds(failures: number, random = Math.random): n
   return (0.5 + random() / 2) * Math.min(3 ** failures / 100, MAX_RECONNECT_DELAY_SECONDS);
 }
 
+export interface ConnectDatabaseOptions {
+  poolMax?: number;
+  applicationName?: string;
+  /**
+   * The server ends a session left idle inside a transaction this long, and rolls it back:
+   * a client that stopped talking mid-transaction cannot hold its locks for ever. Only for
+   * pools whose transactions never wait on anything but the database (not `replay`'s dry run).
+   */
+  idleInTransactionSessionTimeoutMs?: number;
+}
+
 export function connectDatabase(
   url: string,
-  options: { poolMax?: number; applicationName?: string } = {},
+  options: ConnectDatabaseOptions = {},
 ): DatabaseConnection {
   const sql = postgres(url, {
     max: options.poolMax ?? 10,
     // The service logs its own, PII-free account of failures; postgres.js notices are noise.
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? 'customer-sync' },
+    // Sent as run-time parameters when each connection starts.
+    connection: {
+      application_name: options.applicationName ?? 'customer-sync',
+      ...(options.idleInTransactionSessionTimeoutMs === undefined
+        ? {}
+        : { idle_in_transaction_session_timeout: options.idleInTransactionSessionTimeoutMs }),
+    },
     // Transaction-scoped statements only; no session state survives a pooled connection.
     prepare: true,
     // A capped reconnect delay, for a prompt recovery after an outage (see the function).

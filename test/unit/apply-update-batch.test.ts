@@ -69,7 +69,7 @@ describe('applyUpdateBatch', () => {
   it('creates a customer and announces it once with the changed fields and version 1', async () => {
     const memory = inMemoryStore();
     const create = request(anUpdateRequest().withExternalId('c-1').withData({ firstName: 'Ann' }));
-    const result = await applyUpdateBatch(memory.store, [create], NOW);
+    const result = await applyUpdateBatch(memory.store, [create], { now: NOW });
     assert.deepEqual(
       result.outcomes.map((outcome) => outcome.kind),
       ['applied'],
@@ -86,7 +86,7 @@ describe('applyUpdateBatch', () => {
   it('treats the same eventId twice in one batch as one event', async () => {
     const memory = inMemoryStore();
     const once = request(anUpdateRequest().withData({ lastName: 'Lee' }));
-    const result = await applyUpdateBatch(memory.store, [once, once], NOW);
+    const result = await applyUpdateBatch(memory.store, [once, once], { now: NOW });
     assert.deepEqual(
       result.outcomes.map((outcome) => outcome.kind),
       ['applied', 'duplicate'],
@@ -106,7 +106,7 @@ describe('applyUpdateBatch', () => {
           anUpdateRequest().occurredAt('2026-01-01T00:00:01Z').withData({ firstName: 'Bea' }),
         ),
       ],
-      NOW,
+      { now: NOW },
     );
     assert.deepEqual(
       memory.outbox.map((event) => [event.customer.version, event.customer.firstName]),
@@ -121,7 +121,7 @@ describe('applyUpdateBatch', () => {
     const memory = inMemoryStore();
     const unknownTenant = request(anUpdateRequest().withTenant('tenant-z'));
     const wrongType = request(anUpdateRequest().withData({ taskType: 'sales' }));
-    const result = await applyUpdateBatch(memory.store, [unknownTenant, wrongType], NOW);
+    const result = await applyUpdateBatch(memory.store, [unknownTenant, wrongType], { now: NOW });
     assert.deepEqual(
       result.outcomes.map((outcome) =>
         outcome.kind === 'rejected' ? outcome.failure.code : outcome.kind,
@@ -137,12 +137,12 @@ describe('applyUpdateBatch', () => {
     await applyUpdateBatch(
       memory.store,
       [request(anUpdateRequest().occurredAt('2026-01-01T00:00:00Z').withData({ doNotCall: true }))],
-      NOW,
+      { now: NOW },
     );
     const same = request(
       anUpdateRequest().occurredAt('2026-01-02T00:00:00Z').withData({ doNotCall: true }),
     );
-    const result = await applyUpdateBatch(memory.store, [same], NOW);
+    const result = await applyUpdateBatch(memory.store, [same], { now: NOW });
     assert.deepEqual(
       result.outcomes.map((outcome) => outcome.kind),
       ['unchanged'],
@@ -154,7 +154,7 @@ describe('applyUpdateBatch', () => {
     const late = request(
       anUpdateRequest().occurredAt('2026-01-01T12:00:00Z').withData({ doNotCall: false }),
     );
-    const lateResult = await applyUpdateBatch(memory.store, [late], NOW);
+    const lateResult = await applyUpdateBatch(memory.store, [late], { now: NOW });
     assert.equal(lateResult.outcomes[0]?.kind, 'stale');
     assert.equal([...memory.customers.values()][0]?.record.values.doNotCall, true);
   });
@@ -168,11 +168,55 @@ describe('applyUpdateBatch', () => {
         .withData({ loanIds: [7] }),
     );
     const plain = request(anUpdateRequest().withExternalId('c-4'));
-    await applyUpdateBatch(memory.store, [wants, loans, plain], NOW);
-    await applyUpdateBatch(memory.store, [wants], NOW);
+    await applyUpdateBatch(memory.store, [wants, loans, plain], { now: NOW });
+    await applyUpdateBatch(memory.store, [wants], { now: NOW });
     assert.deepEqual(
       memory.enrichment.map((r) => r.externalId),
       ['c-2', 'c-3'],
     );
+  });
+
+  it('throws rather than commits once its attempt was abandoned mid-transaction', async () => {
+    const memory = inMemoryStore();
+    const abandon = new AbortController();
+    const reason = new Error('abandoned');
+    let committed = false;
+    const store: UpdateBatchStore = {
+      async inTransaction(work) {
+        const result = await memory.store.inTransaction((transaction) =>
+          work({
+            ...transaction,
+            appendToOutbox: async (events) => {
+              abandon.abort(reason); // the deadline passes while the writes are under way
+              await transaction.appendToOutbox(events);
+            },
+          }),
+        );
+        committed = true; // a real store commits when `work` resolves
+        return result;
+      },
+    };
+    const update = request(anUpdateRequest().withData({ lastName: 'Lee' }));
+    await assert.rejects(
+      applyUpdateBatch(store, [update], { now: NOW, signal: abandon.signal }),
+      reason,
+    );
+    assert.equal(committed, false);
+  });
+
+  it('starts no transaction for an attempt already abandoned', async () => {
+    let started = false;
+    const store: UpdateBatchStore = {
+      inTransaction: async () => {
+        started = true;
+        throw new Error('unreachable');
+      },
+    };
+    const update = request(anUpdateRequest().withData({ lastName: 'Lee' }));
+    await assert.rejects(
+      applyUpdateBatch(store, [update], { signal: AbortSignal.abort(new Error('abandoned')) }),
+      /abandoned/,
+    );
+    assert.equal(started, false);
   });
 });

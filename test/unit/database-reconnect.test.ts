@@ -35,4 +35,16 @@ describe('reconnecting to the database after an outage (SPEC §4.5)', () => {
       await database.close();
     }
   });
+
+  it('asks the server to end a transaction left idle, only when told to', async () => {
+    const url = 'postgres://customer-sync@127.0.0.1:1/none';
+    const service = connectDatabase(url, { idleInTransactionSessionTimeoutMs: 20_000 });
+    const plain = connectDatabase(url);
+    try {
+      assert.equal(service.sql.options.connection.idle_in_transaction_session_timeout, 20_000);
+      assert.equal(plain.sql.options.connection.idle_in_transaction_session_timeout, undefined);
+    } finally {
+      await Promise.all([service.close(), plain.close()]);
+    }
+  });
 });

@@ -16,6 +16,10 @@ describe('the postgres.js socket-close fix', () => {
       assert.deepEqual(problems, []);
       assert.match(mended, /if \(socket === null\) return/);
       assert.equal(mended.match(/chunk = nextWriteTimer = null/g)?.length, 3 + 1);
+      // A query for a connection whose socket failed fails; a close settles what is queued.
+      assert.match(mended, /if \(socket === null \|\| socket\.destroyed\)\n\s+return queryError/);
+      assert.doesNotMatch(mended, /!hadError && \(query \|\| sent\.length\)/);
+      assert.match(mended, /;\(query \|\| sent\.length\) && error\([^\n]+\n\s+query = null/);
     });
   }
 
