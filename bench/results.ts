@@ -101,7 +101,13 @@ export function formatResultsTable(results: BenchResults): string {
   const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')} ev/s`;
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   const rows: Array<[string, string, string]> = [
-    ['naive eachMessage consumer', rate(results.throughput.naive), ''],
+    [
+      results.settings.naiveStatements === 'prepared'
+        ? 'naive eachMessage consumer (prepared)'
+        : 'naive eachMessage consumer',
+      rate(results.throughput.naive),
+      '',
+    ],
     ['customer-sync, end to end', rate(results.throughput.service), ''],
     ['database ceiling (no Kafka)', rate(results.throughput.ceiling), ''],
     [

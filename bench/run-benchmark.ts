@@ -30,6 +30,8 @@ export interface BenchmarkOptions {
   /** the naive consumer stops after this many messages or seconds, whichever comes first */
   naiveEvents: number;
   naiveSeconds: number;
+  /** the naive consumer with prepared statements, as the service runs them */
+  naivePrepared: boolean;
   /** offered load of the latency run, events per second */
   rate: number;
   latencySeconds: number;
@@ -181,6 +183,7 @@ export async function runBenchmark(
       databaseUrl: await newDatabase('naive'),
       maxEvents: options.naiveEvents,
       maxSeconds: options.naiveSeconds,
+      prepared: options.naivePrepared,
     });
     log(`  ${Math.round(naive.eventsPerSecond)} events/s over ${naive.events} events`);
 
@@ -272,6 +275,7 @@ export async function runBenchmark(
       settings: {
         chunkSize: DEFAULT_CHUNK_SIZE,
         warmupEvents: options.warmupEvents,
+        naiveStatements: options.naivePrepared ? 'prepared' : 'unprepared (drizzle default)',
         partitionsConsumedConcurrently: serviceDefaults.partitionsConsumedConcurrently,
         databasePoolMax: serviceDefaults.poolMax,
         NODE_OPTIONS: imageNodeOptions(),

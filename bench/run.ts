@@ -25,6 +25,8 @@ Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Post
   --events N            messages in the throughput workload      (default 60000)
   --naive-events N      the naive consumer stops after N ...     (default 20000)
   --naive-seconds S     ... or after S seconds                   (default 30)
+  --naive-prepared      the naive consumer's statements prepared, as the service's are
+                        (default: unprepared, as drizzle runs raw SQL)
   --rate N              offered load of the latency run, ev/s    (default 1000)
   --latency-seconds S   length of the latency run                (default 30)
   --warmup-seconds S    first seconds left out of percentiles    (default 3)
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '60000' },
     'naive-events': { type: 'string', default: '20000' },
     'naive-seconds': { type: 'string', default: '30' },
+    'naive-prepared': { type: 'boolean', default: false },
     rate: { type: 'string', default: '1000' },
     'latency-seconds': { type: 'string', default: '30' },
     'warmup-seconds': { type: 'string', default: '3' },
@@ -91,6 +94,7 @@ const options = {
   events: Math.round(positiveNumber('events')),
   naiveEvents: Math.round(positiveNumber('naive-events')),
   naiveSeconds: positiveNumber('naive-seconds'),
+  naivePrepared: values['naive-prepared'],
   rate: positiveNumber('rate'),
   latencySeconds: positiveNumber('latency-seconds'),
   warmupSeconds: positiveNumber('warmup-seconds', true),

@@ -18,30 +18,41 @@ import {
 } from './customer-rows.ts';
 import type { Database, DatabaseTransaction } from './database.ts';
 import { enqueueEnrichmentJobs } from './enqueue-enrichment-jobs.ts';
+import { executePrepared, type SqlExecutor } from './prepared-sql.ts';
 
 /**
  * The batch transaction in set-based SQL: a fixed handful of statements per batch whatever its
  * size, each taking its rows as one JSON parameter (SPEC §4.1, §4.2, §4.6). The json_* functions
  * read it as text, so Postgres does not first build a jsonb document it only takes apart again.
  */
-export function createUpdateBatchStore(db: Database): UpdateBatchStore {
+export function createUpdateBatchStore(
+  db: Database,
+  options: { execute?: SqlExecutor } = {},
+): UpdateBatchStore {
   return {
-    inTransaction: (work) => db.transaction((tx) => work(transactionOf(tx))),
+    inTransaction: (work) => db.transaction((tx) => work(transactionOf(tx, options.execute))),
   };
 }
 
-export function transactionOf(tx: DatabaseTransaction): UpdateBatchTransaction {
+/** `execute` runs each statement; prepared statements unless told otherwise. */
+export function transactionOf(
+  tx: DatabaseTransaction,
+  execute: SqlExecutor = executePrepared,
+): UpdateBatchTransaction {
   return {
-    lockCustomers: (keys) => lockCustomers(tx, keys),
+    lockCustomers: (keys) => lockCustomers(tx, keys, execute),
 
     async findTenants(tenantIds) {
-      const rows = await tx.execute<{
+      const rows = await execute<{
         tenant_id: string;
         task_types: string[];
         lending_api_url: string | null;
-      }>(sql`
+      }>(
+        tx,
+        sql`
         select tenant_id, task_types, lending_api_url from tenants
-        where tenant_id in (select json_array_elements_text(${JSON.stringify(tenantIds)}::json))`);
+        where tenant_id in (select json_array_elements_text(${JSON.stringify(tenantIds)}::json))`,
+      );
       return new Map<string, TenantConfiguration>(
         rows.map((row) => [
           row.tenant_id,
@@ -55,14 +66,17 @@ export function transactionOf(tx: DatabaseTransaction): UpdateBatchTransaction {
     },
 
     async findProcessedEventIds(eventIds) {
-      const rows = await tx.execute<{ event_id: string }>(sql`
+      const rows = await execute<{ event_id: string }>(
+        tx,
+        sql`
         select event_id::text from processed_events
-        where event_id in (select json_array_elements_text(${JSON.stringify(eventIds)}::json)::uuid)`);
+        where event_id in (select json_array_elements_text(${JSON.stringify(eventIds)}::json)::uuid)`,
+      );
       return new Set(rows.map((row) => row.event_id));
     },
 
     async loadCustomers(keys) {
-      const rows = await tx.execute<CustomerRow>(selectCustomersByKeys(keys));
+      const rows = await execute<CustomerRow>(tx, selectCustomersByKeys(keys));
       return new Map(
         rows.map((row) => [
           customerKeyId({ tenantId: row.tenant_id, externalId: row.external_id }),
@@ -72,7 +86,7 @@ export function transactionOf(tx: DatabaseTransaction): UpdateBatchTransaction {
     },
 
     async saveCustomers(customers: StoredCustomer[]) {
-      if (customers.length > 0) await tx.execute(upsertCustomers(customers));
+      if (customers.length > 0) await execute(tx, upsertCustomers(customers));
     },
 
     async recordProcessedEvents(
@@ -85,12 +99,15 @@ export function transactionOf(tx: DatabaseTransaction): UpdateBatchTransaction {
         external_id: event.externalId,
         outcome: event.outcome,
       }));
-      const inserted = await tx.execute<{ event_id: string }>(sql`
+      const inserted = await execute<{ event_id: string }>(
+        tx,
+        sql`
         insert into processed_events (event_id, tenant_id, external_id, outcome)
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
           as r(event_id uuid, tenant_id text, external_id text, outcome text)
         on conflict (event_id) do nothing
-        returning event_id`);
+        returning event_id`,
+      );
       if (inserted.length !== rows.length) {
         // Only an eventId re-used for another customer can race past the customer lock; the
         // retry sees it as processed and treats it as the duplicate it is.
@@ -115,14 +132,17 @@ export function transactionOf(tx: DatabaseTransaction): UpdateBatchTransaction {
       }));
       // Inserted in batch order, so outbox ids follow each customer's order of changes. The
       // notification is sent at commit; issued with the insert, it costs no round trip.
-      const inserted = tx.execute(sql`
+      const inserted = execute(
+        tx,
+        sql`
         insert into outbox (event_id, tenant_id, external_id, payload)
         select event_id, tenant_id, external_id, payload
         from json_to_recordset(${JSON.stringify(rows)}::json)
           as r(position integer, event_id uuid, tenant_id text, external_id text, payload json)
         order by position
-        on conflict (event_id) do nothing`);
-      await Promise.all([inserted, tx.execute(sql`select pg_notify('customer_sync_outbox', '')`)]);
+        on conflict (event_id) do nothing`,
+      );
+      await Promise.all([inserted, execute(tx, sql`select pg_notify('customer_sync_outbox', '')`)]);
     },
 
     // SPEC §6: enqueued in the batch's own transaction, so a committed request always has its

@@ -22,6 +22,7 @@ describe('npm run bench, with tiny sizes', () => {
       {
         events: 300,
         naiveEvents: 60,
+        naivePrepared: false,
         naiveSeconds: 20,
         rate: 100,
         latencySeconds: 2,
