@@ -6,10 +6,6 @@ import {
   type UpdateRequestDecoder,
 } from './decode-update-request.ts';
 import { type CustomerUpdatedEncoder, jsonEncoder } from './outbox-relay.ts';
-import { createRegistryCustomerUpdatedEncoder } from './registry-customer-updated-encoder.ts';
-import { createSchemaRegistryClient } from './schema-registry-client.ts';
-import { createSchemaRegistryDecoder } from './schema-registry-decoder.ts';
-import { customerUpdatedSubjectSchema } from './schema-subjects.ts';
 
 /** How messages are read from customer.update.requested and written to customer.updated. */
 export interface MessageFormats {
@@ -33,6 +29,19 @@ export async function createMessageFormats(
       encoder: jsonEncoder,
     };
   }
+  // Loaded only when a registry is configured: the registry client, Avro, ajv and protobufjs
+  // are ~10 MiB of resident memory a plain-JSON deployment has no use for (SPEC §9).
+  const [
+    { createRegistryCustomerUpdatedEncoder },
+    { createSchemaRegistryClient },
+    { createSchemaRegistryDecoder },
+    { customerUpdatedSubjectSchema },
+  ] = await Promise.all([
+    import('./registry-customer-updated-encoder.ts'),
+    import('./schema-registry-client.ts'),
+    import('./schema-registry-decoder.ts'),
+    import('./schema-subjects.ts'),
+  ]);
   const registry = createSchemaRegistryClient({
     url: config.schemaRegistryUrl,
     auth: config.schemaRegistry.auth,
