@@ -158,11 +158,9 @@ export async function runBenchmark(
       options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {},
     );
     await service.start();
-    const cpuAtJoin = service.cpuSeconds();
     const serviceMachineCpu = new MachineCpu(() => service.pid).start();
     const announcedAt = await waitForTopicCount(admin, updatedTopic, ceiling.announced, 600_000);
     const serviceSeconds = (announcedAt - service.joinedAt) / 1000;
-    const serviceCpuSeconds = service.cpuSeconds() - cpuAtJoin;
     const serviceMachine = serviceMachineCpu.stop();
     // Events that announce nothing (duplicates, stale writes) may still be in flight: compare
     // the databases once the service has consumed the whole topic.
@@ -265,7 +263,7 @@ export async function runBenchmark(
           seconds: serviceSeconds,
           announced: ceiling.announced,
           rssPeakMiB: service.peakRssMiB,
-          cpuSeconds: serviceCpuSeconds,
+          cpuSeconds: serviceMachine.service,
           machineCpu: serviceMachine,
         },
         latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { processCpuSeconds } from './machine-cpu.ts';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const DOCKERFILE = fileURLToPath(new URL('../Dockerfile', import.meta.url));
@@ -112,12 +111,6 @@ export class ServiceChild {
     } finally {
       clearTimeout(killer);
     }
-  }
-
-  /** CPU time (user + system) the process has used so far */
-  cpuSeconds(): number {
-    const pid = this.child?.pid;
-    return pid === undefined ? 0 : (processCpuSeconds(pid) ?? 0);
   }
 
   private async sampleMemory(): Promise<void> {
