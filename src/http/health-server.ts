@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { withDeadline } from '../application/retry-policy.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface ReadinessCheck {
@@ -39,11 +40,8 @@ export async function startHealthServer(options: {
     }
     // A check that cannot answer promptly is a no: /readyz must answer even when the
     // database does not (an orchestrator's probe has a short timeout of its own).
-    let timer: NodeJS.Timeout | undefined;
-    const tooLate = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), READINESS_CHECK_TIMEOUT_MS);
-    });
-    return Promise.race([answer, tooLate]).finally(() => clearTimeout(timer));
+    const settled = answer;
+    return withDeadline(() => settled, READINESS_CHECK_TIMEOUT_MS).catch(() => false);
   }
 
   const server: Server = createServer(async (request, response) => {

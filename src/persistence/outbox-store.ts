@@ -1,5 +1,6 @@
 import postgres, { type Sql } from 'postgres';
-import { CustomerSyncError } from '../errors.ts';
+import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
+import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { reconnectDelaySeconds } from './database.ts';
 
 export interface OutboxEntry {
@@ -46,18 +47,13 @@ function leaseLost(message: string, cause?: unknown): CustomerSyncError {
 }
 
 /** Runs a lease query with a deadline; past it the client is closed, which fails the query. */
-async function withDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void endClient(client);
-      reject(leaseLost(`a relay query took longer than ${LEASE_QUERY_TIMEOUT_MS} ms`));
-    }, LEASE_QUERY_TIMEOUT_MS);
-  });
+async function withLeaseDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
   try {
-    return await Promise.race([query, deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await withDeadline(() => query, LEASE_QUERY_TIMEOUT_MS);
+  } catch (error) {
+    if (describeFailure(error).code !== ATTEMPT_TIMED_OUT) throw error;
+    void endClient(client);
+    throw leaseLost(`a relay query took longer than ${LEASE_QUERY_TIMEOUT_MS} ms`, error);
   }
 }
 
@@ -66,14 +62,7 @@ async function withDeadline<T>(client: Sql, query: Promise<T>): Promise<T> {
  * connection that is already gone, whatever state postgres.js left it in.
  */
 async function endClient(client: Sql): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.end({ timeout: 1 }).catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 3_000);
-    }),
-  ]);
-  clearTimeout(timer);
+  await withDeadline(() => client.end({ timeout: 1 }), 3_000).catch(() => {});
 }
 
 export interface OutboxStoreOptions {
@@ -123,7 +112,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       const close = () => endClient(client);
       let sessionPid: number;
       try {
-        const [row] = await withDeadline(
+        const [row] = await withLeaseDeadline(
           client,
           client<{ pid: number; acquired: boolean }[]>`
             select pg_backend_pid() as pid,
@@ -140,13 +129,13 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       }
 
       async function onLeaseSession<T>(query: () => Promise<T>): Promise<T> {
-        const [row] = await withDeadline(
+        const [row] = await withLeaseDeadline(
           client,
           client<{ pid: number }[]>`select pg_backend_pid() as pid`,
         );
         if (row?.pid !== sessionPid)
           throw leaseLost('the relay connection was replaced; its lease went with it');
-        return withDeadline(client, query());
+        return withLeaseDeadline(client, query());
       }
 
       return {
@@ -177,7 +166,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
         async deletePublished(ids) {
           // Published is published: deleting needs no lease, so no session check here. The ids
           // go as one text parameter: a bigint[] parameter would need the array types.
-          await withDeadline(
+          await withLeaseDeadline(
             client,
             client`
               delete from outbox
