@@ -10,10 +10,7 @@ import { createMessageFormats } from './messaging/message-formats.ts';
 import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
-import {
-  createUpdateConsumer,
-  DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS,
-} from './messaging/update-consumer.ts';
+import { createUpdateConsumer } from './messaging/update-consumer.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { connectDatabase } from './persistence/database.ts';
@@ -138,7 +135,6 @@ async function startComponents(
       now: () => new Date(),
     }),
     retry: config.retry,
-    applyAttemptTimeoutMs: DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS,
     metrics,
     logger,
     onAnnounced: () => relay.wake(),
