@@ -4,7 +4,11 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import type { JsonValue } from '../domain/customer-fields.ts';
-import { createLinearTimeRegExpEngine, type PatternWorkMeter } from './linear-time-regexp.ts';
+import {
+  createLinearTimeRegExpEngine,
+  PatternWorkExceeded,
+  type PatternWorkMeter,
+} from './linear-time-regexp.ts';
 
 /**
  * Compiles the JSON Schemas producers register, with the draft each one declares (2020-12,
@@ -72,4 +76,47 @@ export function hasNoDuplicates(items: readonly unknown[]): boolean {
     seen.add(key);
   }
   return true;
+}
+
+/** A compiled JSON Schema: holds a decoded JSON value to it, in bounded time. */
+export interface JsonWriterSchema {
+  validate(value: unknown): JsonSchemaVerdict;
+}
+
+export type JsonSchemaVerdict =
+  | { ok: true }
+  /** JSON Pointers of the instance where it fails (`/data/phone`): field names, never values. */
+  | { ok: false; paths: string[] }
+  /** Its patterns would cost more than one message's budget (linear-time-regexp.ts). */
+  | { ok: false; tooCostly: true };
+
+/** The library's JsonSchema: `isValid` reports each failing instance path to `errorHook`. */
+export interface LibraryJsonSchema {
+  isValid(payload: object, opts: { errorHook: (path: string[]) => void }): boolean;
+}
+
+/**
+ * Each validation gets the whole pattern budget; running out of it is a verdict, not a throw.
+ * So is anything else a producer's schema makes Ajv throw (a stack overflow on a recursive
+ * `$ref`): the value cannot be held to its schema, and a throw would stall the partition.
+ */
+export function boundedJsonSchema(
+  schema: LibraryJsonSchema,
+  meter: PatternWorkMeter,
+): JsonWriterSchema {
+  return {
+    validate(value) {
+      const paths: string[] = [];
+      meter.reset();
+      try {
+        const valid = schema.isValid(value as object, {
+          errorHook: (path) => paths.push(String(path[0] ?? '')),
+        });
+        return valid ? { ok: true } : { ok: false, paths };
+      } catch (error) {
+        if (error instanceof PatternWorkExceeded) return { ok: false, tooCostly: true };
+        return { ok: false, paths: [] };
+      }
+    },
+  };
 }

@@ -1,12 +1,13 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Type } from 'avsc';
 import { CustomerSyncError } from '../errors.ts';
-import { createJsonSchemaCompiler } from './json-schema-compiler.ts';
 import {
-  PatternWorkExceeded,
-  PatternWorkMeter,
-  UNSUPPORTED_PATTERN,
-} from './linear-time-regexp.ts';
+  boundedJsonSchema,
+  createJsonSchemaCompiler,
+  type JsonWriterSchema,
+  type LibraryJsonSchema,
+} from './json-schema-compiler.ts';
+import { PatternWorkMeter, UNSUPPORTED_PATTERN } from './linear-time-regexp.ts';
 
 /** Where the Confluent-compatible Schema Registry is, and how to talk to it (SPEC §8). */
 export interface SchemaRegistryConnection {
@@ -18,6 +19,8 @@ export interface SchemaRegistryConnection {
 }
 
 /** A writer schema as the decoder needs it: what kind, and the parsed schema. */
+export type { JsonSchemaVerdict, JsonWriterSchema } from './json-schema-compiler.ts';
+
 export type WriterSchema =
   /** An avsc type: read through decodeAvroBounded, never fromBuffer alone. */
   | { kind: 'avro'; schema: Type }
@@ -27,18 +30,6 @@ export type WriterSchema =
   | { kind: 'unknown-id' }
   /** The registry has it, but it cannot be parsed or compiled here; `reason` names no data. */
   | { kind: 'unusable'; reason?: string };
-
-/** A compiled JSON Schema: holds a decoded JSON value to it, in bounded time. */
-export interface JsonWriterSchema {
-  validate(value: unknown): JsonSchemaVerdict;
-}
-
-export type JsonSchemaVerdict =
-  | { ok: true }
-  /** JSON Pointers of the instance where it fails (`/data/phone`): field names, never values. */
-  | { ok: false; paths: string[] }
-  /** Its patterns would cost more than one message's budget (linear-time-regexp.ts). */
-  | { ok: false; tooCostly: true };
 
 /** The Schema Registry adapter: the wire format through the library, plus the REST calls. */
 export interface SchemaRegistryClient {
@@ -164,30 +155,6 @@ export function createSchemaRegistryClient(
     writerSchema,
     isCached: (id) => unusable.has(id) || library.cache.getSchema(id) !== undefined,
     request,
-  };
-}
-
-/** The library's JsonSchema: `isValid` reports each failing instance path to `errorHook`. */
-interface LibraryJsonSchema {
-  isValid(payload: object, opts: { errorHook: (path: string[]) => void }): boolean;
-}
-
-/** Each validation gets the whole pattern budget; running out of it is a verdict, not a throw. */
-function boundedJsonSchema(schema: LibraryJsonSchema, meter: PatternWorkMeter): JsonWriterSchema {
-  return {
-    validate(value) {
-      const paths: string[] = [];
-      meter.reset();
-      try {
-        const valid = schema.isValid(value as object, {
-          errorHook: (path) => paths.push(String(path[0] ?? '')),
-        });
-        return valid ? { ok: true } : { ok: false, paths };
-      } catch (error) {
-        if (error instanceof PatternWorkExceeded) return { ok: false, tooCostly: true };
-        throw error;
-      }
-    },
   };
 }
 
