@@ -158,15 +158,9 @@ function visit(type: Type, walk: AvroBinaryWalk): Problem | undefined {
       return visitLengthPrefixed(walk, typeName === 'string');
     case 'record':
     case 'error':
-      return nested(walk, () => visitRecord(type, walk));
     case 'array':
-      return nested(walk, () =>
-        visitBlocks(walk, (type as unknown as { itemsType: Type }).itemsType, false),
-      );
     case 'map':
-      return nested(walk, () =>
-        visitBlocks(walk, (type as unknown as { valuesType: Type }).valuesType, true),
-      );
+      return visitContainer(type, walk);
     case 'union:unwrapped':
     case 'union:wrapped': {
       const index = walk.readLong();
@@ -186,10 +180,15 @@ function visit(type: Type, walk: AvroBinaryWalk): Problem | undefined {
   }
 }
 
-function nested(walk: AvroBinaryWalk, visitInside: () => Problem | undefined): Problem | undefined {
+function visitContainer(type: Type, walk: AvroBinaryWalk): Problem | undefined {
   walk.depth += 1;
   if (walk.depth > walk.limits.maxDepth) return tooDeep(walk.limits, 'the Avro value');
-  const problem = visitInside();
+  const problem =
+    type.typeName === 'array'
+      ? visitBlocks(walk, (type as unknown as { itemsType: Type }).itemsType, false)
+      : type.typeName === 'map'
+        ? visitBlocks(walk, (type as unknown as { valuesType: Type }).valuesType, true)
+        : visitRecord(type, walk);
   walk.depth -= 1;
   return problem;
 }
@@ -200,7 +199,11 @@ function visitLengthPrefixed(walk: AvroBinaryWalk, isString: boolean): Problem |
   if (length > walk.left) return walk.exceeds('bytes', length);
   const start = walk.position;
   walk.position += length;
-  if (isString && !isUtf8(walk.bytes.subarray(start, walk.position))) {
+  if (
+    isString &&
+    !isAscii(walk.bytes, start, walk.position) &&
+    !isUtf8(walk.bytes.subarray(start, walk.position))
+  ) {
     const where = walk.where();
     return {
       code: ERROR_CODES.decodeMalformed,
@@ -209,6 +212,15 @@ function visitLengthPrefixed(walk: AvroBinaryWalk, isString: boolean): Problem |
     };
   }
   return undefined;
+}
+
+/** Most strings are short and ASCII: checked in place, without a view for isUtf8. */
+function isAscii(bytes: Buffer, start: number, end: number): boolean {
+  if (end - start > 64) return false;
+  for (let index = start; index < end; index += 1) {
+    if ((bytes[index] as number) >= 0x80) return false;
+  }
+  return true;
 }
 
 function visitRecord(type: Type, walk: AvroBinaryWalk): Problem | undefined {
