@@ -21,6 +21,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Type } from 'avsc';
+import type { DecodeResult } from '../contracts/customer-update-requested.ts';
 import {
   DECODING_LIMITS,
   type StructureLimits,
@@ -28,10 +29,6 @@ import {
   tooManyValues,
 } from '../contracts/decoding-limits.ts';
 import { ERROR_CODES, type ValidationFailure } from '../contracts/error-codes.ts';
-
-export type AvroDecodeResult =
-  | { ok: true; value: unknown }
-  | { ok: false; failure: ValidationFailure };
 
 /**
  * `bytes` (the payload after the wire-format header) read with the writer's `type`, or why it
@@ -42,7 +39,7 @@ export function decodeAvroBounded(
   bytes: Buffer,
   schemaId: number,
   limits: StructureLimits = DECODING_LIMITS,
-): AvroDecodeResult {
+): DecodeResult {
   const problem = checkAvroBinary(type, bytes, limits);
   if (problem !== undefined) {
     return { ok: false, failure: problem === MISMATCH ? mismatch(schemaId) : problem };

@@ -19,6 +19,7 @@ import type { ServiceProcess } from '../support/service-process.ts';
 import { testSchemaRegistryUrl } from '../support/test-schema-registry.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { wireFormat } from '../support/wire-format.ts';
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);
 const RETRYING = 'transient failure, partition paused, retrying';
@@ -75,9 +76,7 @@ describe('hostile values through the service with a real Schema Registry', () =>
       .withExternalId(externalId)
       .withData({ taskType: 'collections', ...data })
       .build();
-    const header = Buffer.alloc(5);
-    header.writeInt32BE(backtrackingJsonId, 1);
-    return Buffer.concat([header, Buffer.from(JSON.stringify(request))]);
+    return wireFormat(backtrackingJsonId, Buffer.from(JSON.stringify(request)));
   }
 
   /** The service neither crashed, restarted, left its group, nor retried anything. */

@@ -13,7 +13,6 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import JsonSchemaModule from '@kafkajs/confluent-schema-registry/dist/JsonSchema.js';
 import avsc from 'avsc';
 import fc from 'fast-check';
-import type { KafkaMessage } from 'kafkajs';
 import { toAvroUpdateRequest } from '../../src/contracts/customer-update-requested-avro.ts';
 import { isErrorCode } from '../../src/contracts/error-codes.ts';
 import {
@@ -35,6 +34,7 @@ import { createSchemaRegistryDecoder } from '../../src/messaging/schema-registry
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { adversarialAvro } from '../support/adversarial-bytes.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
+import { aKafkaMessage, wireFormat } from '../support/wire-format.ts';
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);
 /** The library's JsonSchema class, as the registry client builds it (CommonJS default export). */
@@ -125,22 +125,8 @@ const decoders: Record<string, UpdateRequestDecoder> = {
   }),
 };
 
-function wire(id: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeInt32BE(id, 1);
-  return Buffer.concat([header, payload]);
-}
-
-function message(value: Buffer): KafkaMessage {
-  return {
-    key: null,
-    value,
-    offset: '0',
-    timestamp: '0',
-    attributes: 0,
-    headers: {},
-  } as KafkaMessage;
-}
+const wire = wireFormat;
+const message = (value: Buffer) => aKafkaMessage(value);
 
 const validRequest = anUpdateRequest()
   .withData({ firstName: PII, loanIds: [1, 2], metadata: { note: PII } })
