@@ -49,7 +49,7 @@ export function connectDatabase(
   const sql = postgres(url, {
     max: options.poolMax ?? 10,
     // Also used by the LISTEN connections postgres.js opens for this pool.
-    ssl: postgresSslOption(tls),
+    ssl: postgresSslOption(tls, url),
     // The service logs its own, PII-free account of failures; postgres.js notices are noise.
     onnotice: () => {},
     // Sent as run-time parameters when each connection starts.

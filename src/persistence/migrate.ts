@@ -16,7 +16,7 @@ export const MIGRATION_LOCK_ID = 7_301_964_220_118n;
  */
 export async function applyMigrations(target: string | DatabaseEndpoint): Promise<void> {
   const { url, tls } = endpointOf(target);
-  const sql = postgres(url, { max: 1, onnotice: () => {}, ssl: postgresSslOption(tls) });
+  const sql = postgres(url, { max: 1, onnotice: () => {}, ssl: postgresSslOption(tls, url) });
   try {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
     try {

@@ -94,7 +94,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
     return postgres(url, {
       max: 1,
       onnotice: () => {},
-      ssl: postgresSslOption(options.leaseDatabaseTls),
+      ssl: postgresSslOption(options.leaseDatabaseTls, url),
       // No array types are needed here, and fetching them on a connection that dies at that
       // moment is an unhandled rejection in postgres.js 3.4.9 (porsager/postgres#1192).
       fetch_types: false,

@@ -35,7 +35,7 @@ function configOf(env: Record<string, string>) {
 describe('Postgres transport security (DATABASE_SSL_MODE, DATABASE_SSL_CA)', () => {
   it('connects without TLS unless told otherwise, as before', () => {
     assert.deepEqual(configOf({}).database.tls, { mode: 'disable' });
-    assert.equal(postgresSslOption(configOf({}).database.tls), false);
+    assert.equal(postgresSslOption(configOf({}).database.tls, MINIMAL.DATABASE_URL), false);
   });
 
   it('verifies the certificate and the host name with verify-full, against the given CA', () => {
@@ -44,18 +44,26 @@ describe('Postgres transport security (DATABASE_SSL_MODE, DATABASE_SSL_CA)', () 
       DATABASE_SSL_CA: caFile,
     }).database;
     assert.deepEqual(tls, { mode: 'verify-full', ca: CERTIFICATE });
-    const option = postgresSslOption(tls);
+    const option = postgresSslOption(tls, MINIMAL.DATABASE_URL);
     assert.ok(option !== false);
     assert.equal(option.rejectUnauthorized, true);
     assert.equal(option.ca, CERTIFICATE);
     assert.equal(option.checkServerIdentity, undefined, "Node's host name check stays on");
+    assert.equal(option.host, 'db', 'the name checked is the host dialled');
+    const byAddress = postgresSslOption(tls, 'postgres://app@10.1.2.3:5432/cs');
+    assert.ok(byAddress !== false && byAddress.host === '10.1.2.3');
   });
 
   it('checks the chain but not the name with verify-ca, and only encrypts with require', () => {
-    const verifyCa = postgresSslOption({ mode: 'verify-ca', ca: CERTIFICATE });
+    const verifyCa = postgresSslOption(
+      { mode: 'verify-ca', ca: CERTIFICATE },
+      MINIMAL.DATABASE_URL,
+    );
     assert.ok(verifyCa !== false && verifyCa.rejectUnauthorized === true);
     assert.equal(typeof verifyCa.checkServerIdentity, 'function');
-    assert.deepEqual(postgresSslOption({ mode: 'require' }), { rejectUnauthorized: false });
+    assert.deepEqual(postgresSslOption({ mode: 'require' }, MINIMAL.DATABASE_URL), {
+      rejectUnauthorized: false,
+    });
   });
 
   it("reads sslmode from DATABASE_URL, with libpq's meaning (postgres.js's require never verifies)", () => {
