@@ -6,14 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { createDatabase, dropDatabase } from '../../src/devstack/databases.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { connectDatabase } from '../../src/persistence/database.ts';
 import { registerCleanup } from '../support/cleanup.ts';
+import { captureLogs } from '../support/log-capture.ts';
 import { runCli } from '../support/run-cli.ts';
 import { createTestDatabase, testInfrastructure, uniqueName } from '../support/test-environment.ts';
 
@@ -21,17 +20,6 @@ const EMAIL = 'ann.leak@example.com';
 const NAME = 'Annabelle-Leak';
 const PHONE = '+14155550199';
 const SECRETS = [EMAIL, NAME, PHONE, '4155550199'];
-
-function capture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'info' }, stream), text: () => lines.join('') };
-}
 
 function assertNoValue(output: string): void {
   for (const secret of SECRETS) assert.ok(!output.includes(secret), `${secret} leaked:\n${output}`);
@@ -65,7 +53,7 @@ describe('real driver errors in the logs', () => {
     );
     // The driver really carries the values: what the logger must not write.
     assert.match(JSON.stringify(error, Object.getOwnPropertyNames(error)), new RegExp(NAME));
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.warn({ failure: error, attempt: 1 }, 'apply failed');
     logger.error(error);
     logger.info({ deep: { a: { b: { c: { d: { e: { error } } } } } } }, 'deep');
@@ -86,7 +74,7 @@ describe('real driver errors in the logs', () => {
       ),
     );
     assert.match(String((error as Error).message), new RegExp(NAME.replace('-', '\\-')));
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.error({ err: error }, 'drizzle failed');
     logger.error(error);
     const output = text();

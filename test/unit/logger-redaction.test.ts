@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../src/observability/logger.ts';
-
-function capture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'info' }, stream), text: () => lines.join('') };
-}
+import { captureLogs } from '../support/log-capture.ts';
 
 describe('the logger (SPEC §8: PII redacted)', () => {
   it('redacts personal data wherever a careless log call puts it', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.info(
       {
         customer: {
@@ -56,7 +44,7 @@ describe('the logger (SPEC §8: PII redacted)', () => {
   });
 
   it('redacts customer fields at any depth, state and timezone included', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     let nested: Record<string, unknown> = {
       state: 'CA',
       timezone: 'America/Los_Angeles',
@@ -73,7 +61,7 @@ describe('the logger (SPEC §8: PII redacted)', () => {
   });
 
   it('writes nothing below the depth it walks', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     let nested: Record<string, unknown> = { note: 'hidden-by-depth' };
     for (let level = 0; level < 20; level++) nested = { [`l${level}`]: nested };
     logger.info({ nested }, 'too deep');
@@ -82,7 +70,7 @@ describe('the logger (SPEC §8: PII redacted)', () => {
   });
 
   it('writes any error, anywhere in the record, with the one serializer', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     const driverError = Object.assign(
       new Error('invalid input syntax for type uuid: "ann@example.com"'),
       {
@@ -128,14 +116,14 @@ describe('the logger (SPEC §8: PII redacted)', () => {
   });
 
   it("redacts a child logger's bindings too", () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.child({ email: 'bound@example.com', topic: 't' }).info('bound');
     assert.ok(!text().includes('bound@example.com'));
     assert.ok(text().includes('"topic":"t"'));
   });
 
   it('writes bytes as their length: a Kafka value is never printed', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.info(
       { message: { key: Buffer.from('k'), body: Buffer.from('{"firstName":"Bytes"}') } },
       'm',
@@ -145,7 +133,7 @@ describe('the logger (SPEC §8: PII redacted)', () => {
   });
 
   it('writes JSON lines with an ISO timestamp and a textual level', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.warn({ code: 'x' }, 'hello');
     const line = JSON.parse(text()) as { level: string; time: string; msg: string };
     assert.equal(line.level, 'warn');
