@@ -6,11 +6,16 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
-import { startInfrastructure } from '../src/devstack/stack.ts';
+import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
 import { writeResultFiles } from './result-files.ts';
 import { formatResultsTable } from './results.ts';
-import { runBenchmark } from './run-benchmark.ts';
 import { DEFAULT_WORKLOAD } from './workload.ts';
+
+// The bench runs the service's write path in this process: with the service's mended driver,
+// installed before anything below loads it (src/persistence/postgres-driver-fix.ts).
+installPostgresDriverFixOrExit('bench');
+const { startInfrastructure } = await import('../src/devstack/stack.ts');
+const { runBenchmark } = await import('./run-benchmark.ts');
 
 silenceKafkajsTimeoutWarning();
 

@@ -24,10 +24,30 @@ export type LocalKafkaOptions = {
   /** Root of the jar cache; default `<project>/.cache`, which git ignores. */
   cacheDir?: string;
   readyTimeoutMs?: number;
+  /** TLS listeners beside the plaintext one (which the readiness probe and the tests use). */
+  secureListeners?: SecureListenerOptions;
+};
+
+/** SASL_SSL (SCRAM) and SSL with client certificates required (mTLS), for transport tests. */
+export type SecureListenerOptions = {
+  /** the broker's private key (PKCS#8, unencrypted) followed by its certificate, PEM */
+  keyStorePem: string;
+  /** the CA(s) whose client certificates the mTLS listener accepts, PEM */
+  trustStorePem: string;
+  /** SCRAM credentials, created with the storage (KRaft keeps them in its metadata) */
+  scramUsers: Array<{
+    mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+    name: string;
+    password: string;
+  }>;
 };
 
 /** A single-node KRaft broker (broker and controller in one JVM) on free loopback ports. */
-export type LocalKafka = RunningKafka & { logFile: string };
+export type LocalKafka = RunningKafka & {
+  logFile: string;
+  /** host:port of the secure listeners, when asked for */
+  secureBrokers?: { saslSsl: string; mutualTls: string };
+};
 
 const PROJECT_CACHE_DIR = fileURLToPath(new URL('../../.cache/', import.meta.url));
 const READY_TIMEOUT_MS = 90_000;
@@ -89,21 +109,44 @@ async function startBroker(
   log: (line: string) => void,
 ): Promise<LocalKafka | typeof PORT_TAKEN> {
   const dir = await createWorkDir(options.workDir ?? tmpdir(), 'customer-sync-kafka-');
-  const [brokerPort, controllerPort] = await findFreePorts(2);
+  const [brokerPort, controllerPort, saslSslPort, mutualTlsPort] = await findFreePorts(4);
   if (brokerPort === undefined || controllerPort === undefined) throw new Error('no free ports');
   const propertiesFile = join(dir, 'server.properties');
   const log4jFile = join(dir, 'log4j2.xml');
   const logFile = join(dir, 'broker.log');
   const logConfig = `-Dlog4j2.configurationFile=${log4jFile}`;
   await writeFile(log4jFile, LOG4J2_CONFIG);
-  await writeFile(
-    propertiesFile,
-    serverProperties({ brokerPort, controllerPort, dataDir: join(dir, 'data') }),
-  );
+  const secure = options.secureListeners;
+  const securePorts =
+    secure && saslSslPort !== undefined && mutualTlsPort !== undefined
+      ? { saslSsl: saslSslPort, mutualTls: mutualTlsPort }
+      : undefined;
+  let properties = serverProperties({ brokerPort, controllerPort, dataDir: join(dir, 'data') });
+  if (secure && securePorts) {
+    const keyStore = join(dir, 'keystore.pem');
+    const trustStore = join(dir, 'truststore.pem');
+    await writeFile(keyStore, secure.keyStorePem, { mode: 0o600 });
+    await writeFile(trustStore, secure.trustStorePem);
+    properties = withSecureListeners(properties, { ...securePorts, keyStore, trustStore });
+  }
+  await writeFile(propertiesFile, properties);
 
   const started = performance.now();
   // Kafka 4 is KRaft only: storage must be formatted with a cluster id before the first start.
-  const formatArgs = ['format', '-t', newClusterId(), '-c', propertiesFile, '--standalone'];
+  // SCRAM credentials live in KRaft's metadata, so they are written with the storage.
+  const scramArgs = (secure?.scramUsers ?? []).flatMap((user) => [
+    '--add-scram',
+    `${user.mechanism}=[name=${user.name},password=${user.password}]`,
+  ]);
+  const formatArgs = [
+    'format',
+    '-t',
+    newClusterId(),
+    '-c',
+    propertiesFile,
+    '--standalone',
+    ...scramArgs,
+  ];
   await runCommand(
     java,
     [...TOOL_JVM_FLAGS, logConfig, '-cp', jars.classpath, 'kafka.tools.StorageTool', ...formatArgs],
@@ -153,6 +196,14 @@ async function startBroker(
     brokers,
     version: jars.version,
     logFile,
+    ...(securePorts
+      ? {
+          secureBrokers: {
+            saslSsl: `127.0.0.1:${securePorts.saslSsl}`,
+            mutualTls: `127.0.0.1:${securePorts.mutualTls}`,
+          },
+        }
+      : {}),
     stop() {
       stopping ??= (async () => {
         await broker.stop('SIGTERM', STOP_GRACE_MS);
@@ -200,6 +251,36 @@ share.coordinator.state.topic.num.partitions=1
 # The log cleaner allocates this on the heap up front (default 128 MiB of our 512).
 log.cleaner.dedupe.buffer.size=16777216
 num.recovery.threads.per.data.dir=1
+`;
+}
+
+/**
+ * Adds a SASL_SSL listener (SCRAM-SHA-256/512, what managed Kafka services offer) and an SSL
+ * listener that requires a client certificate, both with the broker's PEM key store. The
+ * brokers still talk to each other, and the readiness probe to them, over PLAINTEXT.
+ */
+function withSecureListeners(
+  properties: string,
+  secure: { saslSsl: number; mutualTls: number; keyStore: string; trustStore: string },
+): string {
+  const saslSsl = `SASL_SSL://127.0.0.1:${secure.saslSsl}`;
+  const mutualTls = `SSL://127.0.0.1:${secure.mutualTls}`;
+  const scramLogin = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  return `${properties
+    .replace(/^listeners=(.*)$/m, `listeners=$1,${saslSsl},${mutualTls}`)
+    .replace(/^advertised\.listeners=(.*)$/m, `advertised.listeners=$1,${saslSsl},${mutualTls}`)
+    .replace(
+      /^listener\.security\.protocol\.map=(.*)$/m,
+      'listener.security.protocol.map=$1,SASL_SSL:SASL_SSL,SSL:SSL',
+    )}# TLS listeners (SecureListenerOptions)
+ssl.keystore.type=PEM
+ssl.keystore.location=${secure.keyStore}
+ssl.truststore.type=PEM
+ssl.truststore.location=${secure.trustStore}
+listener.name.ssl.ssl.client.auth=required
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scramLogin}
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scramLogin}
 `;
 }
 

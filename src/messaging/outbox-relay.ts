@@ -1,7 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
-import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
@@ -114,7 +113,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (error) {
         const delayMs = backoffDelayMs(failures++, options.retry);
         options.metrics.retries.inc({ stage: 'outbox-relay' });
-        log.warn({ failure: describeFailure(error), delayMs }, 'outbox relay failed, retrying');
+        log.warn({ failure: error, delayMs }, 'outbox relay failed, retrying');
         // The lease's connection may be gone; take it again rather than trust it.
         await dropLease();
         if (!running && Date.now() + delayMs >= drainDeadline) return;

@@ -1,7 +1,9 @@
 import postgres, { type Sql } from 'postgres';
 import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
+import type { DatabaseTls } from '../config/security-variables.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { reconnectDelaySeconds } from './database.ts';
+import { postgresSslOption } from './database-tls.ts';
 
 export interface OutboxEntry {
   id: string;
@@ -71,6 +73,8 @@ export interface OutboxStoreOptions {
    * the service's relay needs it; without it tryAcquireRelayLease fails.
    */
   leaseDatabaseUrl?: string;
+  /** DATABASE_SSL_MODE / DATABASE_SSL_CA, as for every other connection */
+  leaseDatabaseTls?: DatabaseTls;
 }
 
 /**
@@ -90,6 +94,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
     return postgres(url, {
       max: 1,
       onnotice: () => {},
+      ssl: postgresSslOption(options.leaseDatabaseTls, url),
       // No array types are needed here, and fetching them on a connection that dies at that
       // moment is an unhandled rejection in postgres.js 3.4.9 (porsager/postgres#1192).
       fetch_types: false,

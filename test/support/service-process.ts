@@ -72,6 +72,8 @@ export class ServiceProcess {
       RETRY_MAX_DELAY_MS: '1000',
       OUTBOX_POLL_INTERVAL_MS: '50',
       SHUTDOWN_TIMEOUT_MS: '20000',
+      // The lending-system simulator of the tests serves plain HTTP.
+      LENDING_API_ALLOW_INSECURE_HTTP: 'true',
       ...this.options.env,
     };
   }
