@@ -10,6 +10,7 @@ import { connectDatabase } from '../src/persistence/database.ts';
 import { applyMigrations } from '../src/persistence/migrate.ts';
 import { createTenantRepository } from '../src/persistence/tenant-repository.ts';
 import { measureDatabaseCeiling } from './database-ceiling.ts';
+import { measureDebeziumJdbcSink, type PeerResult } from './debezium-jdbc-sink.ts';
 import { MachineCpu } from './machine-cpu.ts';
 import { measureNaiveConsumer } from './naive-consumer.ts';
 import { measurePacedLatency } from './paced-latency.ts';
@@ -44,6 +45,12 @@ export interface BenchmarkOptions {
   serviceEnv: Record<string, string>;
   /** write V8 CPU profiles of the service child here */
   cpuProfileDir?: string;
+  /**
+   * run the peer (Kafka Connect's Debezium JDBC sink) on the same events; `peerTasks` is its
+   * tasks.max
+   */
+  peers: boolean;
+  peerTasks: number;
   /** keep the bench databases and topics for inspection */
   keep: boolean;
   command: string;
@@ -82,6 +89,11 @@ export async function runBenchmark(
   await admin.connect();
   const databases: string[] = [];
   const topics: string[] = [];
+  const newEmptyDatabase = async (phase: string) => {
+    const name = `${run}_${phase}`;
+    databases.push(name);
+    return createDatabase(infrastructure.databaseUrl, name);
+  };
   const newDatabase = async (phase: string) => {
     const name = `${run}_${phase}`;
     databases.push(name);
@@ -185,6 +197,21 @@ export async function runBenchmark(
     });
     log(`  ${Math.round(naive.eventsPerSecond)} events/s over ${naive.events} events`);
 
+    let peer: PeerResult | undefined;
+    if (options.peers) {
+      log('peer: Kafka Connect standalone with the Debezium JDBC sink, same events');
+      peer = await measureDebeziumJdbcSink({
+        kafka,
+        brokers: infrastructure.kafkaBrokers,
+        topic: await newTopic('peer.customer.rows'),
+        databaseUrl: await newEmptyDatabase('peer'),
+        messages,
+        tasks: options.peerTasks,
+        log: (line) => log(`  ${line}`),
+      });
+      log(`  ${Math.round(peer.eventsPerSecond)} events/s, ${peer.customers} rows`);
+    }
+
     log(`latency at ${options.rate} events/s for ${options.latencySeconds} s`);
     const latencyRequests = await newTopic('latency.customer.update.requested');
     const latencyUpdated = await newTopic('latency.customer.updated');
@@ -220,6 +247,7 @@ export async function runBenchmark(
     const ratio = {
       vsNaive: throughputService / naive.eventsPerSecond,
       vsCeiling: throughputService / ceiling.eventsPerSecond,
+      ...(peer ? { vsPeer: throughputService / peer.eventsPerSecond } : {}),
     };
     const rssPeakMiB = Math.max(service.peakRssMiB, pacedService.peakRssMiB);
     const latencyResult = {
@@ -234,6 +262,36 @@ export async function runBenchmark(
       warmupSeconds: latency.warmupSeconds,
       timeline: latency.timeline,
     };
+    const phases: BenchResults['phases'] = {
+      ceiling: {
+        events: ceiling.events,
+        seconds: ceiling.seconds,
+        announced: ceiling.announced,
+        cpuSeconds: ceiling.cpuSeconds,
+        machineCpu: ceiling.machineCpu,
+      },
+      naive: { events: naive.events, seconds: naive.seconds },
+      service: {
+        events: messages.length,
+        seconds: serviceSeconds,
+        announced: ceiling.announced,
+        rssPeakMiB: service.peakRssMiB,
+        cpuSeconds: serviceMachine.service,
+        machineCpu: serviceMachine,
+      },
+      latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },
+      ...(peer
+        ? {
+            peer: {
+              events: peer.events,
+              seconds: peer.seconds,
+              customers: peer.customers,
+              machineCpu: peer.machineCpu,
+              settings: peer.settings,
+            },
+          }
+        : {}),
+    };
     const cpu = cpus();
     return {
       startedAt: startedAt.toISOString(),
@@ -245,29 +303,12 @@ export async function runBenchmark(
         naive: naive.eventsPerSecond,
         service: throughputService,
         ceiling: ceiling.eventsPerSecond,
+        ...(peer ? { peer: peer.eventsPerSecond } : {}),
       },
       ratio,
       latency: latencyResult,
       rssPeakMiB,
-      phases: {
-        ceiling: {
-          events: ceiling.events,
-          seconds: ceiling.seconds,
-          announced: ceiling.announced,
-          cpuSeconds: ceiling.cpuSeconds,
-          machineCpu: ceiling.machineCpu,
-        },
-        naive: { events: naive.events, seconds: naive.seconds },
-        service: {
-          events: messages.length,
-          seconds: serviceSeconds,
-          announced: ceiling.announced,
-          rssPeakMiB: service.peakRssMiB,
-          cpuSeconds: serviceMachine.service,
-          machineCpu: serviceMachine,
-        },
-        latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },
-      },
+      phases,
       consistent,
       memory: { throughput: service.memory, latency: pacedService.memory },
       settings: {
@@ -280,7 +321,7 @@ export async function runBenchmark(
         ...options.serviceEnv,
       },
       targets: TARGETS,
-      met: targetsMet({ ratio, latency: latencyResult, rssPeakMiB }),
+      met: targetsMet({ ratio, latency: latencyResult, rssPeakMiB, phases }),
       machine: {
         cpus: cpu.length,
         cpuModel: cpu[0]?.model.trim() ?? 'unknown',

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
+import { kafkaConnectJarsCached } from '../src/devstack/kafka-connect-jars.ts';
 import { startInfrastructure } from '../src/devstack/stack.ts';
 import { writeResultFiles } from './result-files.ts';
 import { formatResultsTable } from './results.ts';
@@ -37,11 +38,16 @@ Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Post
   --customers N         customers in the workload                (default 20000)
   --seed N              workload seed                            (default 42)
   --service-env K=V     extra environment for the service (repeatable), e.g. DATABASE_POOL_MAX=20
+  --peers               also run the peer, Kafka Connect standalone with the Debezium JDBC
+                        sink, on the same events (fetches its jars once with Maven);
+                        default: run it when its jars are cached; --no-peers: never
+  --peer-tasks N        the sink connector's tasks.max              (default 1)
   --cpu-prof DIR        write V8 CPU profiles of the service child to DIR
   --out DIR             where latest.json and latest.svg go      (default bench/results)
   --keep                keep the bench databases and topics`;
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     events: { type: 'string', default: '60000' },
     'naive-events': { type: 'string', default: '20000' },
@@ -56,6 +62,8 @@ const { values } = parseArgs({
     customers: { type: 'string', default: String(DEFAULT_WORKLOAD.customers) },
     seed: { type: 'string', default: String(DEFAULT_WORKLOAD.seed) },
     'service-env': { type: 'string', multiple: true, default: [] },
+    peers: { type: 'boolean' },
+    'peer-tasks': { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
     keep: { type: 'boolean', default: false },
@@ -89,6 +97,7 @@ const serviceEnv = Object.fromEntries(
 );
 
 const log = (line: string) => console.log(`[bench] ${line}`);
+const PROJECT_CACHE_DIR = fileURLToPath(new URL('../.cache/', import.meta.url));
 // Every flag is checked before anything starts: a typo costs a line, not a broker start.
 const options = {
   events: Math.round(positiveNumber('events')),
@@ -107,6 +116,8 @@ const options = {
     seed: Math.round(positiveNumber('seed')),
   },
   serviceEnv,
+  peers: values.peers ?? kafkaConnectJarsCached({ cacheDir: PROJECT_CACHE_DIR }),
+  peerTasks: Math.round(positiveNumber('peer-tasks')),
   ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
   keep: values.keep,
   command: ['npm run bench', ...process.argv.slice(2)].join(' '),
