@@ -1,5 +1,6 @@
 import type { LatencySecond } from './latency-statistics.ts';
 import type { CpuSeconds, CpuUser } from './machine-cpu.ts';
+import type { LatencyStages } from './paced-latency.ts';
 import type { MemorySample } from './service-child.ts';
 
 /** SPEC §9. */
@@ -54,6 +55,8 @@ export interface BenchResults {
     achievedRate: number;
     warmupSeconds: number;
     timeline: LatencySecond[];
+    /** where along the way the time went (paced-latency.ts) */
+    stages?: LatencyStages;
   };
   rssPeakMiB: number;
   phases: {
@@ -176,6 +179,15 @@ export function formatResultsTable(results: BenchResults): string {
       ms(results.latency.p99),
       `<= ${TARGETS.p99Ms} ms ${mark(results.met.p99)}`,
     ],
+    ...(results.latency.stages
+      ? [
+          [
+            'latency stages p50 (p99)',
+            formatStages(results.latency.stages),
+            'since the send: applied, published, readable',
+          ] as Row,
+        ]
+      : []),
     [
       'peak RSS of the service',
       `${results.rssPeakMiB.toFixed(0)} MiB`,
@@ -205,6 +217,12 @@ export function formatResultsTable(results: BenchResults): string {
     '',
     `service and ceiling databases agree: ${results.consistent ? 'yes' : 'NO'}`,
   ].join('\n');
+}
+
+function formatStages(stages: LatencyStages): string {
+  const one = ({ p50, p99 }: { p50: number; p99: number }) =>
+    `${p50.toFixed(0)} (${p99.toFixed(0)})`;
+  return `${one(stages.applied)} / ${one(stages.published)} / ${one(stages.readable)} ms`;
 }
 
 const CPU_COLUMNS: Array<[CpuUser, string]> = [

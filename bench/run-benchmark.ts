@@ -242,7 +242,9 @@ export async function runBenchmark(
       );
     }
     await pacedService.stop();
-    log(`  p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`);
+    log(
+      `  p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms; p50 applied at ${latency.stages.applied.p50.toFixed(0)} ms, published at ${latency.stages.published.p50.toFixed(0)} ms`,
+    );
 
     const ratio = {
       vsNaive: throughputService / naive.eventsPerSecond,
@@ -261,6 +263,7 @@ export async function runBenchmark(
       achievedRate: latency.achievedRate,
       warmupSeconds: latency.warmupSeconds,
       timeline: latency.timeline,
+      stages: latency.stages,
     };
     const phases: BenchResults['phases'] = {
       ceiling: {
