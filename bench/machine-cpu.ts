@@ -41,10 +41,11 @@ export class MachineCpu {
     other: 0,
   };
   private timer: NodeJS.Timeout | undefined;
-  private readonly servicePid: () => number | undefined;
+  private readonly servicePids: () => ReadonlyArray<number | undefined>;
 
-  constructor(servicePid: () => number | undefined = () => undefined) {
-    this.servicePid = servicePid;
+  /** `servicePids`: the service processes (one, or the replicas of the relay phase) */
+  constructor(servicePids: () => ReadonlyArray<number | undefined> = () => []) {
+    this.servicePids = servicePids;
   }
 
   start(): this {
@@ -80,7 +81,7 @@ export class MachineCpu {
 
   private classify(pid: number): CpuUser {
     if (pid === process.pid) return 'bench';
-    if (pid === this.servicePid()) return 'service';
+    if (this.servicePids().includes(pid)) return 'service';
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       if (comm === 'postgres') return 'postgres';

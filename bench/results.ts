@@ -1,6 +1,7 @@
 import type { LatencySecond } from './latency-statistics.ts';
 import type { CpuSeconds, CpuUser } from './machine-cpu.ts';
 import type { LatencyStages } from './paced-latency.ts';
+import type { RelayRun } from './relay-throughput.ts';
 import type { MemorySample } from './service-child.ts';
 
 /** SPEC §9. */
@@ -8,6 +9,8 @@ export const TARGETS = {
   vsPeer: 1.2,
   vsNaive: 20,
   vsCeiling: 0.8,
+  /** relay-only throughput with N shards over N x one shard's, up to the cores */
+  relayScaling: 0.8,
   p99Ms: 50,
   rssMiB: 160,
   serviceCpuMicrosPerEvent: 60,
@@ -86,6 +89,8 @@ export interface BenchResults {
     };
     latency: { sent: number; seconds: number; rssPeakMiB: number };
     peer?: PeerPhase;
+    /** relay only, on a pre-filled outbox: 1 replica with 1 shard, then N replicas with N */
+    relay?: RelayRun[];
   };
   /** the service's database ended identical to the ceiling's: same events, same result */
   consistent: boolean;
@@ -100,6 +105,7 @@ export interface BenchResults {
     rss: boolean;
     serviceCpu: boolean;
     vsPeer?: boolean;
+    relayScaling?: boolean;
   };
   machine: {
     cpus: number;
@@ -126,7 +132,18 @@ export function targetsMet(
     ...(results.ratio.vsPeer !== undefined
       ? { vsPeer: results.ratio.vsPeer >= TARGETS.vsPeer }
       : {}),
+    ...(relayScaling(results.phases) !== undefined
+      ? { relayScaling: (relayScaling(results.phases) as number) >= TARGETS.relayScaling }
+      : {}),
   };
+}
+
+/** N shards' relay throughput over N times one shard's; undefined without both runs. */
+export function relayScaling(phases: Pick<BenchResults['phases'], 'relay'>): number | undefined {
+  const one = phases.relay?.find((run) => run.replicas === 1);
+  const many = phases.relay?.find((run) => run.replicas > 1);
+  if (one === undefined || many === undefined) return undefined;
+  return many.eventsPerSecond / (many.replicas * one.eventsPerSecond);
 }
 
 /** The service process's CPU per event in the throughput phase, in microseconds. */
@@ -179,6 +196,22 @@ export function formatResultsTable(results: BenchResults): string {
       ms(results.latency.p99),
       `<= ${TARGETS.p99Ms} ms ${mark(results.met.p99)}`,
     ],
+    ...(results.phases.relay ?? []).map(
+      (run): Row => [
+        `relay only, ${run.replicas} replica(s) x 1 shard`,
+        rate(run.eventsPerSecond),
+        '',
+      ],
+    ),
+    ...(relayScaling(results.phases) !== undefined
+      ? [
+          [
+            'relay N shards / (N x 1 shard)',
+            `${((relayScaling(results.phases) as number) * 100).toFixed(0)}%`,
+            `>= ${TARGETS.relayScaling * 100}% ${mark(results.met.relayScaling === true)}`,
+          ] as Row,
+        ]
+      : []),
     ...(results.latency.stages
       ? [
           [
@@ -247,6 +280,9 @@ export function formatCpuTable(results: Pick<BenchResults, 'phases' | 'machine'>
     ...(results.phases.peer
       ? [['debezium-jdbc-sink', results.phases.peer] as (typeof phases)[number]]
       : []),
+    ...(results.phases.relay ?? []).map(
+      (run) => [`relay only, ${run.replicas} replica(s)`, run] as (typeof phases)[number],
+    ),
   ];
   const header = ['CPU µs per event', ...CPU_COLUMNS.map(([, label]) => label), 'total', 'busy'];
   const rows = phases.map(([name, phase]) => {

@@ -14,8 +14,10 @@ import { measureDebeziumJdbcSink, type PeerResult } from './debezium-jdbc-sink.t
 import { MachineCpu } from './machine-cpu.ts';
 import { measureNaiveConsumer } from './naive-consumer.ts';
 import { measurePacedLatency } from './paced-latency.ts';
+import { measureRelayThroughput, type RelayRun } from './relay-throughput.ts';
 import { type BenchResults, TARGETS, targetsMet } from './results.ts';
 import { imageNodeOptions, ServiceChild } from './service-child.ts';
+import { waitForTopicCount } from './topic-count.ts';
 import {
   generateWorkload,
   TASK_TYPES,
@@ -51,6 +53,8 @@ export interface BenchmarkOptions {
    */
   peers: boolean;
   peerTasks: number;
+  /** the relay-only phase with 1 replica and with this many (0: skip it) */
+  relayReplicas: number;
   /** keep the bench databases and topics for inspection */
   keep: boolean;
   command: string;
@@ -170,7 +174,7 @@ export async function runBenchmark(
       options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {},
     );
     await service.start();
-    const serviceMachineCpu = new MachineCpu(() => service.pid).start();
+    const serviceMachineCpu = new MachineCpu(() => [service.pid]).start();
     const announcedAt = await waitForTopicCount(admin, updatedTopic, ceiling.announced, 600_000);
     const serviceSeconds = (announcedAt - service.joinedAt) / 1000;
     const serviceMachine = serviceMachineCpu.stop();
@@ -196,6 +200,34 @@ export async function runBenchmark(
       prepared: options.naivePrepared,
     });
     log(`  ${Math.round(naive.eventsPerSecond)} events/s over ${naive.events} events`);
+
+    const relay: RelayRun[] = [];
+    if (options.relayReplicas > 0) {
+      for (const replicas of [...new Set([1, options.relayReplicas])]) {
+        log(`relay only: ${replicas} replica(s), ${replicas} shard(s), the ceiling's outbox`);
+        const topics = {
+          requested: await newTopic(`relay${replicas}.customer.update.requested`),
+          updated: await newTopic(`relay${replicas}.customer.updated`),
+          deadLetter: await newTopic(`relay${replicas}.dlq`),
+        };
+        const databaseUrl = await newDatabase(`relay${replicas}`);
+        const relayRun = await measureRelayThroughput({
+          admin,
+          backlogDatabaseUrl: ceilingDatabase,
+          databaseUrl,
+          replicas,
+          environment: (groupId) =>
+            serviceEnvironment(infrastructure, databaseUrl, options, {
+              groupId: `${groupId}-${run}`,
+              ...topics,
+            }),
+          updatedTopic: topics.updated,
+          log,
+        });
+        relay.push(relayRun);
+        log(`  ${Math.round(relayRun.eventsPerSecond)} events/s`);
+      }
+    }
 
     let peer: PeerResult | undefined;
     if (options.peers) {
@@ -423,26 +455,6 @@ async function produceAll(kafka: Kafka, topic: string, messages: readonly Worklo
     }
   } finally {
     await producer.disconnect();
-  }
-}
-
-/** Polls the topic's end offsets until they add up to `count`; returns when they did. */
-async function waitForTopicCount(
-  admin: Admin,
-  topic: string,
-  count: number,
-  timeoutMs: number,
-): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const total = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-    if (total >= count) return performance.now();
-    if (performance.now() > deadline)
-      throw new Error(`only ${total} of ${count} customer.updated events reached ${topic}`);
-    // Every poll is a request the broker serves on the cores being measured: 50 ms costs
-    // little CPU and at most 50 ms, well under 1% of a run.
-    await delay(50);
   }
 }
 

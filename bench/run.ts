@@ -3,6 +3,7 @@
  * every benchmark phase on the same data, prints the table, and writes
  * bench/results/latest.json and bench/results/latest.svg. `--help` lists the sizes.
  */
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
@@ -42,6 +43,8 @@ Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Post
                         sink, on the same events (fetches its jars once with Maven);
                         default: run it when its jars are cached; --no-peers: never
   --peer-tasks N        the sink connector's tasks.max              (default 1)
+  --relay-replicas N    relay-only phase on a pre-filled outbox: 1 replica with 1 shard,
+                        then N replicas with N shards            (default: the cores; 0: skip)
   --cpu-prof DIR        write V8 CPU profiles of the service child to DIR
   --out DIR             where latest.json and latest.svg go      (default bench/results)
   --keep                keep the bench databases and topics`;
@@ -64,6 +67,7 @@ const { values } = parseArgs({
     'service-env': { type: 'string', multiple: true, default: [] },
     peers: { type: 'boolean' },
     'peer-tasks': { type: 'string', default: '1' },
+    'relay-replicas': { type: 'string', default: String(availableParallelism()) },
     'cpu-prof': { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
     keep: { type: 'boolean', default: false },
@@ -118,6 +122,7 @@ const options = {
   serviceEnv,
   peers: values.peers ?? kafkaConnectJarsCached({ cacheDir: PROJECT_CACHE_DIR }),
   peerTasks: Math.round(positiveNumber('peer-tasks')),
+  relayReplicas: Math.round(positiveNumber('relay-replicas', true)),
   ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
   keep: values.keep,
   command: ['npm run bench', ...process.argv.slice(2)].join(' '),

@@ -104,7 +104,11 @@ async function startComponents(
   started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
-  const outboxStore = createOutboxStore(database.sql, { leaseDatabaseUrl: config.database.url });
+  const outboxStore = createOutboxStore(database.sql, {
+    leaseDatabaseUrl: config.database.url,
+    shards: config.outbox.shards,
+    rebalanceMs: config.outbox.rebalanceMs,
+  });
   const relay = createOutboxRelay({
     store: outboxStore,
     producer,

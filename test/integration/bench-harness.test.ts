@@ -61,6 +61,8 @@ describe('npm run bench, with tiny sizes', () => {
         // The peer too: Kafka Connect with the Debezium JDBC sink, fed the same events.
         peers: true,
         peerTasks: 1,
+        // The relay-only phase: one replica with one shard, then two sharing two.
+        relayReplicas: 2,
         keep: false,
         command: 'test',
         log: () => {},
@@ -88,6 +90,7 @@ describe('npm run bench, with tiny sizes', () => {
       'throughput.peer': file.throughput.peer,
       'ratio.vsPeer': file.ratio.vsPeer,
       'phases.peer.machineCpu.peer': file.phases.peer?.machineCpu.peer,
+      'relay, 2 replicas': file.phases.relay?.[1]?.eventsPerSecond,
     };
     for (const [key, value] of Object.entries(figures)) {
       assert.ok(
@@ -100,6 +103,14 @@ describe('npm run bench, with tiny sizes', () => {
     // Every record of the workload reached the sink, and its rows landed in Postgres: one per
     // customer the workload names (the sink validates nothing, so the unknown tenant's too).
     assert.equal(file.phases.peer?.events, 300);
+    // Both relay-only runs published the whole pre-filled outbox.
+    assert.deepEqual(
+      file.phases.relay?.map((run) => [run.replicas, run.events === file.phases.ceiling.announced]),
+      [
+        [1, true],
+        [2, true],
+      ],
+    );
     assert.equal(file.phases.peer?.customers, distinctCustomersOf(300));
     assert.ok(file.latency.count > 0, 'latency was measured on real announcements');
     assert.ok(file.machine.cpus > 0 && file.machine.memoryMiB > 0 && file.machine.node !== '');
