@@ -20,7 +20,7 @@ interface BacklogRow {
   event_id: string;
   tenant_id: string;
   external_id: string;
-  payload: string;
+  payload: unknown;
 }
 
 /**
@@ -83,7 +83,7 @@ async function readBacklog(url: string): Promise<BacklogRow[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     return await sql<BacklogRow[]>`
-      select event_id::text, tenant_id, external_id, payload::text as payload
+      select event_id::text, tenant_id, external_id, payload
       from outbox order by id`;
   } finally {
     await sql.end({ timeout: 5 });
@@ -98,7 +98,7 @@ async function insertAtOnce(sql: postgres.Sql, backlog: readonly BacklogRow[]): 
       await tx`
         insert into outbox (event_id, tenant_id, external_id, payload)
         select event_id, tenant_id, external_id, payload
-        from json_to_recordset(${JSON.stringify(rows)}::json)
+        from json_to_recordset(${JSON.stringify(rows)}::text::json)
           as r(event_id uuid, tenant_id text, external_id text, payload json)`;
     }
     await tx`select pg_notify('customer_sync_outbox', '')`;
