@@ -7,6 +7,7 @@ import { DevstackError } from './devstack-error.ts';
 import { findFreePort } from './free-port.ts';
 import { findJava } from './java-runtime.ts';
 import { ensureKafkaConnectJars } from './kafka-connect-jars.ts';
+import { log4j2Config } from './log4j2-config.ts';
 import { describeExit, type OwnedProcess, spawnOwnedProcess } from './owned-process.ts';
 import { createWorkDir, keepForInspection } from './work-dir.ts';
 
@@ -151,20 +152,8 @@ function properties(entries: Record<string, string>): string {
     .join('\n')}\n`;
 }
 
-const LOG4J2_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="warn">
-  <Appenders>
-    <Console name="log" target="SYSTEM_OUT">
-      <PatternLayout pattern="[%d{ISO8601}] %p %m (%c)%n"/>
-    </Console>
-  </Appenders>
-  <Loggers>
-    <Root level="INFO">
-      <AppenderRef ref="log"/>
-    </Root>
-    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
-    <Logger name="org.hibernate" level="WARN"/>
-    <Logger name="com.mchange" level="WARN"/>
-  </Loggers>
-</Configuration>
-`;
+const LOG4J2_CONFIG = log4j2Config('INFO', [
+  'org.apache.kafka.common.config.AbstractConfig',
+  'org.hibernate',
+  'com.mchange',
+]);
