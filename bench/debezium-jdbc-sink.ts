@@ -68,11 +68,16 @@ export async function measureDebeziumJdbcSink(options: {
   const sql = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
   try {
     await connect.partitionsAssigned(180_000);
+    let machineCpu: CpuSeconds;
     const machine = new MachineCpu().start();
     const startedAt = performance.now();
-    await waitForSeqSum(sql, peer.expectedSeqSum, options.timeoutMs ?? 600_000);
+    try {
+      await waitForSeqSum(sql, peer.expectedSeqSum, options.timeoutMs ?? 600_000);
+    } finally {
+      // Stopped on failure too: its sampling timer would keep the process alive.
+      machineCpu = machine.stop();
+    }
     const seconds = (performance.now() - startedAt) / 1000;
-    const machineCpu = machine.stop();
     const [row] = await sql<{ count: number }[]>`
       select count(*)::int as count from ${sql(PEER_TABLE)}`;
     const { 'connection.password': _password, ...shown } = connector;

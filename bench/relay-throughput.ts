@@ -55,15 +55,22 @@ export async function measureRelayThroughput(options: {
   try {
     for (const child of children) await child.start();
     await waitForShares(children);
+    let machineCpu: CpuSeconds;
     const machine = new MachineCpu(() => children.map((child) => child.pid)).start();
-    const startedAt = await insertAtOnce(sql, backlog);
-    const doneAt = await waitForTopicCount(
-      options.admin,
-      options.updatedTopic,
-      backlog.length,
-      600_000,
-    );
-    const machineCpu = machine.stop();
+    let startedAt: number;
+    let doneAt: number;
+    try {
+      startedAt = await insertAtOnce(sql, backlog);
+      doneAt = await waitForTopicCount(
+        options.admin,
+        options.updatedTopic,
+        backlog.length,
+        600_000,
+      );
+    } finally {
+      // Stopped on failure too: its sampling timer would keep the process alive.
+      machineCpu = machine.stop();
+    }
     const seconds = (doneAt - startedAt) / 1000;
     return {
       replicas: options.replicas,
