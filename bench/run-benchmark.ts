@@ -315,6 +315,7 @@ export async function runBenchmark(
         machineCpu: serviceMachine,
       },
       latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },
+      ...(relay.length > 0 ? { relay } : {}),
       ...(peer
         ? {
             peer: {
