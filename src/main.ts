@@ -108,6 +108,8 @@ async function startComponents(
   const outboxStore = createOutboxStore(database.sql, {
     leaseDatabaseUrl: config.database.url,
     leaseDatabaseTls: config.database.tls,
+    shards: config.outbox.shards,
+    rebalanceMs: config.outbox.rebalanceMs,
   });
   const relay = createOutboxRelay({
     store: outboxStore,

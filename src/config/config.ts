@@ -118,6 +118,13 @@ const environmentSchema = z
     RETRY_MAX_DELAY_MS: integerText(1, 600_000).default(30_000),
     OUTBOX_BATCH_SIZE: integerText(1, 10_000).default(1_000),
     OUTBOX_POLL_INTERVAL_MS: integerText(1, 60_000).default(100),
+    // SPEC §9: relay capacity grows with replicas. Every replica must run with the same count
+    // (a replica with another count waits until none is left: README "Sharded relay"); 12
+    // shares evenly among 1, 2, 3, 4 or 6 replicas.
+    OUTBOX_SHARDS: integerText(1, 256).default(12),
+    // How often a relay looks at who relays and rebalances its shards: a dead replica's shards
+    // are taken within about this long.
+    OUTBOX_SHARD_REBALANCE_MS: integerText(100, 60_000).default(2_000),
     PROCESSED_EVENTS_RETENTION_DAYS: integerText(1, 3_650).default(30),
     // Transport security and credentials (security-variables.ts, SECURITY.md).
     ...SECURITY_VARIABLES,
@@ -257,7 +264,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   maxMessageBytes: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
-  outbox: { batchSize: number; pollIntervalMs: number };
+  outbox: { batchSize: number; pollIntervalMs: number; shards: number; rebalanceMs: number };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -336,7 +343,12 @@ function toConfig(env: Environment): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
-    outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },
+    outbox: {
+      batchSize: env.OUTBOX_BATCH_SIZE,
+      pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+      shards: env.OUTBOX_SHARDS,
+      rebalanceMs: env.OUTBOX_SHARD_REBALANCE_MS,
+    },
     lendingApi: {
       tenantTokens: env.LENDING_API_TOKENS ?? new Map(),
       timeoutMs: env.LENDING_API_TIMEOUT_MS,

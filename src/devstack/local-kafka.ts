@@ -8,6 +8,7 @@ import { findFreePorts } from './free-port.ts';
 import { findJava } from './java-runtime.ts';
 import { describeKafkaCluster } from './kafka-cluster-probe.ts';
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, type KafkaJars } from './kafka-jars.ts';
+import { log4j2Config } from './log4j2-config.ts';
 import { spawnOwnedProcess } from './owned-process.ts';
 import { waitUntilReady } from './readiness.ts';
 import { runCommand } from './run-command.ts';
@@ -286,20 +287,9 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scramLogin}
 
 // The broker's stdout is its log file (see owned-process.ts), so Console is the file appender
 // here and nothing of the broker reaches the test runner's output.
-const LOG4J2_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="warn">
-  <Appenders>
-    <Console name="log" target="SYSTEM_OUT">
-      <PatternLayout pattern="[%d{ISO8601}] %p %m (%c)%n"/>
-    </Console>
-  </Appenders>
-  <Loggers>
-    <Root level="\${sys:devstack.kafka.logLevel:-INFO}">
-      <AppenderRef ref="log"/>
-    </Root>
-    <Logger name="kafka.request.logger" level="WARN"/>
-    <Logger name="state.change.logger" level="WARN"/>
-    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
-  </Loggers>
-</Configuration>
-`;
+// Log4j's own lookup: the root level from a system property, INFO by default.
+const LOG4J2_CONFIG = log4j2Config(`\${sys:devstack.kafka.logLevel:-INFO}`, [
+  'kafka.request.logger',
+  'state.change.logger',
+  'org.apache.kafka.common.config.AbstractConfig',
+]);
