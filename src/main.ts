@@ -4,6 +4,7 @@ import type { Config } from './config/config.ts';
 import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
 import { startHealthServer } from './http/health-server.ts';
+import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
 import { createKafka } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
@@ -11,6 +12,8 @@ import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
 import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import { createConsumerProgress } from './observability/consumer-progress.ts';
+import { createLivenessMonitor } from './observability/liveness-monitor.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { connectDatabase } from './persistence/database.ts';
@@ -121,6 +124,7 @@ async function startComponents(
   started(() => unlisten());
 
   const batchStore = createUpdateBatchStore(database.db);
+  const progress = createConsumerProgress();
   const consumer = createUpdateConsumer({
     kafka,
     groupId: config.kafka.groupId,
@@ -138,6 +142,7 @@ async function startComponents(
     metrics,
     logger,
     onAnnounced: () => relay.wake(),
+    progress,
     ...(hooks.onFatal ? { onFatal: hooks.onFatal } : {}),
   });
 
@@ -172,13 +177,48 @@ async function startComponents(
     : async () => {};
   started(() => unlistenEnrichment());
 
+  // Liveness (observability/liveness-rules.ts) judges the consumer only while the broker and
+  // the database answer. Each is asked on a connection of its own, so that a pool or a client
+  // wedged by the service itself is not mistaken for the dependency being down.
+  const lagSampler = createConsumerLagSampler({
+    admin: kafka.admin({ retry: { retries: 0 } }),
+    groupId: config.kafka.groupId,
+    topic: config.topics.updateRequested,
+    progress,
+    metrics,
+  });
+  started(() => lagSampler.close());
+  const probeDatabase = connectDatabase(config.database.url, {
+    poolMax: 1,
+    applicationName: 'customer-sync-probe',
+  });
+  started(() => probeDatabase.close());
+  const liveness = createLivenessMonitor({
+    progress,
+    probes: [
+      { name: 'broker', probe: () => lagSampler.sample() },
+      {
+        name: 'database',
+        probe: async () => (await probeDatabase.sql`select 1 as ok`).length === 1,
+      },
+    ],
+    probeIntervalMs: config.liveness.lagSampleIntervalMs,
+    thresholds: config.liveness,
+    metrics,
+    logger,
+  });
+  liveness.start();
+  started(() => liveness.stop());
+
   const http = await step(
     startHealthServer({
       port: config.http.port,
       registry: metrics.registry,
       logger,
+      liveness: () => liveness.verdict(),
       readiness: [
         { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
+        { name: 'broker', check: async () => liveness.answering('broker') },
         { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
       ],
     }),
@@ -236,7 +276,10 @@ async function startComponents(
       await outboxStore.close();
       await unlisten().catch(() => {});
       await producer.disconnect();
+      liveness.stop();
+      await lagSampler.close();
       await http.close();
+      await probeDatabase.close();
       await database.close();
       logger.info('stopped');
     },

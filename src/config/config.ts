@@ -41,6 +41,11 @@ const brokerList = z
       .min(1, { message: 'is required' }),
   );
 
+/** The OTLP/HTTP encoding the service sends: JSON (the exporter it loads speaks only that). */
+const otlpProtocol = z.enum(['http/json'], {
+  message: 'must be http/json (the only OTLP protocol this service sends)',
+});
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' });
 const topicName = z
@@ -135,6 +140,21 @@ const environmentSchema = z
     OUTBOX_BATCH_SIZE: integerText(1, 10_000).default(1_000),
     OUTBOX_POLL_INTERVAL_MS: integerText(1, 60_000).default(100),
     PROCESSED_EVENTS_RETENTION_DAYS: integerText(1, 3_650).default(30),
+    // Liveness (README "Operating it"): above the consumer's 60 s apply attempt deadline, so
+    // one wedged attempt that its retry then clears is not yet a stuck replica.
+    LIVENESS_PROGRESS_TIMEOUT_MS: integerText(1_000, 3_600_000).default(180_000),
+    LIVENESS_EVENT_LOOP_BLOCKED_MS: integerText(50, 600_000).default(5_000),
+    CONSUMER_LAG_SAMPLE_INTERVAL_MS: integerText(100, 600_000).default(10_000),
+    // OpenTelemetry's own variables (README "Tracing"); tracing is off unless an endpoint is set.
+    OTEL_SDK_DISABLED: booleanText.default(false),
+    OTEL_TRACES_EXPORTER: z
+      .enum(['otlp', 'none'], { message: 'must be otlp or none' })
+      .default('otlp'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).default('customer-sync'),
   })
   .superRefine((env, context) => {
     const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
@@ -264,6 +284,10 @@ export interface Config {
   maxMessageBytes: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
   outbox: { batchSize: number; pollIntervalMs: number };
+  /** observability/liveness-rules.ts; the lag sampler doubles as the broker probe */
+  liveness: { progressTimeoutMs: number; eventLoopBlockedMs: number; lagSampleIntervalMs: number };
+  /** OpenTelemetry tracing: absent unless an OTLP endpoint is configured and not disabled */
+  tracing?: { tracesUrl: string; serviceName: string };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -341,6 +365,11 @@ function toConfig(env: Environment): Config {
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
     outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },
+    liveness: {
+      progressTimeoutMs: env.LIVENESS_PROGRESS_TIMEOUT_MS,
+      eventLoopBlockedMs: env.LIVENESS_EVENT_LOOP_BLOCKED_MS,
+      lagSampleIntervalMs: env.CONSUMER_LAG_SAMPLE_INTERVAL_MS,
+    },
     lendingApi: {
       tenantTokens: env.LENDING_API_TOKENS ?? {},
       timeoutMs: env.LENDING_API_TIMEOUT_MS,
@@ -378,7 +407,20 @@ function toConfig(env: Environment): Config {
   }
   if (env.LENDING_API_URL) config.lendingApiUrl = env.LENDING_API_URL;
   if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
+  const tracesUrl = otlpTracesUrl(env);
+  if (tracesUrl !== undefined && !env.OTEL_SDK_DISABLED && env.OTEL_TRACES_EXPORTER === 'otlp')
+    config.tracing = { tracesUrl, serviceName: env.OTEL_SERVICE_NAME };
   return config;
+}
+
+/**
+ * The OpenTelemetry specification's rule: the signal's own endpoint is used as it is; the
+ * general one gets the signal's path appended.
+ */
+function otlpTracesUrl(env: Environment): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
 }
 
 /** The variables, their defaults and meaning, for --help and the README. */

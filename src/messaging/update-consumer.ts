@@ -1,4 +1,4 @@
-import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AppliedBatch } from '../application/apply-update-batch.ts';
 import type { MessageOutcomeKind } from '../application/message-outcome.ts';
 import {
@@ -10,6 +10,7 @@ import {
 } from '../application/retry-policy.ts';
 import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
 import { describeFailure } from '../errors.ts';
+import type { ConsumerProgress } from '../observability/consumer-progress.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
@@ -47,6 +48,8 @@ export interface UpdateConsumerOptions {
   onAnnounced?: () => void;
   /** kafkajs gave up on the consumer: the process should exit and be restarted */
   onFatal?: (error: unknown) => void;
+  /** told of joins, fetches, chunks and commits: what liveness and the lag metrics read */
+  progress?: ConsumerProgress;
 }
 
 export interface UpdateConsumer {
@@ -93,8 +96,10 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   const stopping = new AbortController();
   let member = false;
 
+  const progress = options.progress;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     member = true;
+    progress?.joined(event.payload.memberAssignment);
     options.logger.info(
       {
         groupId: options.groupId,
@@ -106,9 +111,12 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   });
   consumer.on(consumer.events.STOP, () => {
     member = false;
+    progress?.left();
   });
+  if (progress) consumer.on(consumer.events.FETCH, () => progress.polled());
   consumer.on(consumer.events.CRASH, (event) => {
     member = false;
+    progress?.left();
     const error = event.payload.error;
     options.logger.error(
       { failure: describeFailure(error), restart: event.payload.restart },
@@ -203,6 +211,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       if (!payload.isRunning() || payload.isStale()) return;
       const messages = batch.messages.slice(start, start + chunkSize);
       const startedAt = performance.now();
+      progress?.chunkStarted(batch.topic, batch.partition, Number(messages[0]?.timestamp));
       const outcomes = await processChunkUntilDone(payload, messages, log);
       if (outcomes === undefined) return; // stopping or rebalanced: the offset stays where it is
       const last = messages[messages.length - 1] as KafkaMessage;
@@ -217,6 +226,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
             },
           ],
         });
+        progress?.committed(batch.topic, batch.partition);
       } catch (error) {
         // Applied and recorded: whoever reads this partition next finds these as duplicates.
         log.warn(
@@ -224,19 +234,13 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
           'offset commit failed; will be retried by the next commit',
         );
       }
-      recordChunkMetrics(batch, messages, outcomes, startedAt, nextOffset);
+      recordChunkMetrics(messages, outcomes, startedAt);
       if (outcomes.includes('applied')) options.onAnnounced?.();
       await heartbeatQuietly(payload);
     }
   }
 
-  function recordChunkMetrics(
-    batch: Batch,
-    messages: KafkaMessage[],
-    outcomes: Outcome[],
-    startedAt: number,
-    nextOffset: string,
-  ) {
+  function recordChunkMetrics(messages: KafkaMessage[], outcomes: Outcome[], startedAt: number) {
     const now = Date.now();
     options.metrics.batchDuration.observe((performance.now() - startedAt) / 1000);
     options.metrics.batchSize.observe(messages.length);
@@ -245,11 +249,6 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       options.metrics.processingLatency.observe(
         Math.max(0, now - Number(message.timestamp)) / 1000,
       );
-    const lag = Number(BigInt(batch.highWatermark) - BigInt(nextOffset));
-    options.metrics.consumerLag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Math.max(0, lag),
-    );
   }
 
   return {
@@ -267,6 +266,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       });
     },
     async stop() {
+      progress?.stopping();
       stopping.abort();
       await consumer.stop();
       await consumer.disconnect();
