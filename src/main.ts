@@ -16,6 +16,7 @@ import { createConsumerProgress } from './observability/consumer-progress.ts';
 import { createLivenessMonitor } from './observability/liveness-monitor.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { loadTracing } from './observability/tracing.ts';
 import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations } from './persistence/migrate.ts';
@@ -81,6 +82,12 @@ async function startComponents(
   });
   started(() => database.close());
   const metrics = createMetrics();
+  // Off unless an OTLP endpoint is configured; then the SDK is loaded here, and only here.
+  const tracing = await step(loadTracing(config));
+  if (tracing) {
+    logger.info('tracing enabled: spans are exported over OTLP/HTTP');
+    started(() => tracing.shutdown());
+  }
   const formats = await step(createMessageFormats(config, metrics, logger));
   const kafka = createKafka(config, logger);
 
@@ -118,6 +125,7 @@ async function startComponents(
     retry: config.retry,
     metrics,
     logger,
+    ...(tracing ? { tracing } : {}),
   });
   started(() => outboxStore.close());
   const unlisten = await step(outboxStore.listen(() => relay.wake()));
@@ -133,7 +141,11 @@ async function startComponents(
     maxBytesPerPartition: config.kafka.maxBytesPerPartition,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     decoder: formats.decoder,
-    applyBatch: (requests, signal) => applyUpdateBatch(batchStore, requests, { signal }),
+    applyBatch: (requests, signal, traceContextOf) =>
+      applyUpdateBatch(batchStore, requests, {
+        signal,
+        ...(traceContextOf ? { traceContextOf } : {}),
+      }),
     deadLetters: createDeadLetterPublisher(producer, config.topics.deadLetter, {
       serviceVersion: SERVICE_VERSION,
       now: () => new Date(),
@@ -143,6 +155,7 @@ async function startComponents(
     logger,
     onAnnounced: () => relay.wake(),
     progress,
+    ...(tracing ? { tracing } : {}),
     ...(hooks.onFatal ? { onFatal: hooks.onFatal } : {}),
   });
 
@@ -281,6 +294,7 @@ async function startComponents(
       await http.close();
       await probeDatabase.close();
       await database.close();
+      await tracing?.shutdown().catch(() => {});
       logger.info('stopped');
     },
   };

@@ -41,6 +41,16 @@ const brokerList = z
       .min(1, { message: 'is required' }),
   );
 
+/** OpenTelemetry's standard sampler names (OTEL_TRACES_SAMPLER). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
 /** The OTLP/HTTP encoding the service sends: JSON (the exporter it loads speaks only that). */
 const otlpProtocol = z.enum(['http/json'], {
   message: 'must be http/json (the only OTLP protocol this service sends)',
@@ -155,6 +165,15 @@ const environmentSchema = z
     OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
     OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
     OTEL_SERVICE_NAME: z.string().min(1).default('customer-sync'),
+    OTEL_TRACES_SAMPLER: z
+      .enum(TRACE_SAMPLERS, { message: `must be one of ${TRACE_SAMPLERS.join(', ')}` })
+      .default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'must be a ratio between 0 and 1' })
+      .transform(Number)
+      .optional(),
+    OTEL_BSP_SCHEDULE_DELAY: integerText(1, 600_000).default(5_000),
   })
   .superRefine((env, context) => {
     const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
@@ -287,7 +306,15 @@ export interface Config {
   /** observability/liveness-rules.ts; the lag sampler doubles as the broker probe */
   liveness: { progressTimeoutMs: number; eventLoopBlockedMs: number; lagSampleIntervalMs: number };
   /** OpenTelemetry tracing: absent unless an OTLP endpoint is configured and not disabled */
-  tracing?: { tracesUrl: string; serviceName: string };
+  tracing?: {
+    tracesUrl: string;
+    serviceName: string;
+    sampler: (typeof TRACE_SAMPLERS)[number];
+    /** the ratio of the traceidratio samplers; 1 unless set */
+    samplerRatio: number;
+    /** how long finished spans wait to be exported together */
+    scheduleDelayMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -409,7 +436,13 @@ function toConfig(env: Environment): Config {
   if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
   const tracesUrl = otlpTracesUrl(env);
   if (tracesUrl !== undefined && !env.OTEL_SDK_DISABLED && env.OTEL_TRACES_EXPORTER === 'otlp')
-    config.tracing = { tracesUrl, serviceName: env.OTEL_SERVICE_NAME };
+    config.tracing = {
+      tracesUrl,
+      serviceName: env.OTEL_SERVICE_NAME,
+      sampler: env.OTEL_TRACES_SAMPLER,
+      samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+      scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
+    };
   return config;
 }
 

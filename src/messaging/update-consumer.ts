@@ -1,5 +1,4 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { AppliedBatch } from '../application/apply-update-batch.ts';
 import type { MessageOutcomeKind } from '../application/message-outcome.ts';
 import {
   ATTEMPT_TIMED_OUT,
@@ -8,14 +7,14 @@ import {
   sleep,
   withDeadline,
 } from '../application/retry-policy.ts';
-import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
 import { describeFailure } from '../errors.ts';
 import type { ConsumerProgress } from '../observability/consumer-progress.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { ChunkTrace, Tracing } from '../observability/tracing.ts';
 import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
-import { createUpdateChunkProcessor } from './update-chunk-processor.ts';
+import { type ApplyBatch, createUpdateChunkProcessor } from './update-chunk-processor.ts';
 
 export interface UpdateConsumerOptions {
   kafka: Kafka;
@@ -34,7 +33,7 @@ export interface UpdateConsumerOptions {
   fromBeginning?: boolean;
   decoder: UpdateRequestDecoder;
   /** applies in one transaction; once `signal` has aborted, it must not commit */
-  applyBatch: (requests: CustomerUpdateRequest[], signal?: AbortSignal) => Promise<AppliedBatch>;
+  applyBatch: ApplyBatch;
   deadLetters: DeadLetterPublisher;
   retry: BackoffSettings;
   /**
@@ -50,6 +49,8 @@ export interface UpdateConsumerOptions {
   onFatal?: (error: unknown) => void;
   /** told of joins, fetches, chunks and commits: what liveness and the lag metrics read */
   progress?: ConsumerProgress;
+  /** set only when tracing is on: without it the loop makes no tracing call at all */
+  tracing?: Tracing;
 }
 
 export interface UpdateConsumer {
@@ -136,6 +137,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     payload: EachBatchPayload,
     messages: KafkaMessage[],
     log: Logger,
+    trace: ChunkTrace | undefined,
   ) {
     let resume: (() => void) | undefined;
     try {
@@ -160,6 +162,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
                   messages,
                   log,
                   signal,
+                  ...(trace ? { trace } : {}),
                 }),
               applyAttemptTimeoutMs,
             )
@@ -212,7 +215,13 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       const messages = batch.messages.slice(start, start + chunkSize);
       const startedAt = performance.now();
       progress?.chunkStarted(batch.topic, batch.partition, Number(messages[0]?.timestamp));
-      const outcomes = await processChunkUntilDone(payload, messages, log);
+      const trace = options.tracing?.startChunk({
+        topic: batch.topic,
+        partition: batch.partition,
+        messages,
+      });
+      const outcomes = await processChunkUntilDone(payload, messages, log, trace);
+      trace?.end();
       if (outcomes === undefined) return; // stopping or rebalanced: the offset stays where it is
       const last = messages[messages.length - 1] as KafkaMessage;
       const nextOffset = (BigInt(last.offset) + 1n).toString();

@@ -5,6 +5,8 @@ import { reconnectDelaySeconds } from './database.ts';
 
 export interface OutboxEntry {
   id: string;
+  /** the W3C trace context the announcement continues (README "Tracing") */
+  traceContext?: { traceparent: string; tracestate?: string };
   eventId: string;
   tenantId: string;
   externalId: string;
@@ -150,9 +152,12 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
                 tenant_id: string;
                 external_id: string;
                 payload_json: string;
+                trace_parent: string | null;
+                trace_state: string | null;
               }[]
             >`
-              select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json
+              select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json,
+                     trace_parent, trace_state
               from outbox order by outbox.id limit ${limit}`,
           );
           return rows.map((row) => ({
@@ -161,6 +166,14 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
             tenantId: row.tenant_id,
             externalId: row.external_id,
             payloadJson: row.payload_json,
+            ...(row.trace_parent === null
+              ? {}
+              : {
+                  traceContext: {
+                    traceparent: row.trace_parent,
+                    ...(row.trace_state === null ? {} : { tracestate: row.trace_state }),
+                  },
+                }),
           }));
         },
         async deletePublished(ids) {

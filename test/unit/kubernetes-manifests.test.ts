@@ -135,7 +135,10 @@ describe('Kubernetes manifests (deploy/kubernetes/)', () => {
       spec: Record<string, unknown>;
     };
     delete noTriggers.spec.triggers;
-    assert.match(validationErrors(noTriggers as never) ?? '', /must have required property triggers/);
+    assert.match(
+      validationErrors(noTriggers as never) ?? '',
+      /must have required property triggers/,
+    );
   });
 
   it('lists every manifest in the kustomization', () => {
