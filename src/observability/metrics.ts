@@ -1,5 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ALL_ERROR_CODES } from '../contracts/error-codes.ts';
 import { SERVICE_VERSION } from '../service-version.ts';
+
+/**
+ * Label values that exist from the start, at 0: a counter that first appears at 1 is invisible
+ * to `increase()` and `rate()`, so the first dead letter or retry would not alert, and a
+ * dashboard shows "no data" instead of 0.
+ */
+const OUTCOMES = ['applied', 'unchanged', 'duplicate', 'stale', 'dead-lettered'] as const;
+const RETRY_STAGES = ['apply', 'outbox-relay', 'enrichment_claim'] as const;
 
 /**
  * The one metrics registry (SPEC §8). Labels carry codes, outcomes, topics and partitions:
@@ -19,7 +28,7 @@ export function createMetrics() {
     labelNames: ['version'] as const,
     registers,
   }).set({ version: SERVICE_VERSION }, 1);
-  return {
+  const metrics = {
     registry,
     events: new Counter({
       name: 'customer_sync_events_total',
@@ -70,13 +79,13 @@ export function createMetrics() {
       registers,
     }),
     secondsSinceCommit: new Gauge({
-      name: 'customer_sync_consumer_seconds_since_commit',
+      name: 'customer_sync_consumer_since_commit_seconds',
       help: 'seconds since this replica last committed an offset of the partition (or was assigned it)',
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
     secondsSincePoll: new Gauge({
-      name: 'customer_sync_consumer_seconds_since_poll',
+      name: 'customer_sync_consumer_since_poll_seconds',
       help: 'seconds since the consumer last completed a fetch from the broker',
       registers,
     }),
@@ -171,6 +180,12 @@ export function createMetrics() {
       registers,
     }),
   };
+  for (const outcome of OUTCOMES) metrics.events.inc({ outcome }, 0);
+  for (const code of ALL_ERROR_CODES) metrics.deadLetters.inc({ code }, 0);
+  for (const stage of RETRY_STAGES) metrics.retries.inc({ stage }, 0);
+  metrics.relayLeader.set(0);
+  metrics.live.set(1);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
