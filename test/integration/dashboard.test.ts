@@ -175,7 +175,7 @@ describe('the Grafana dashboard, against a real Prometheus scraping the running 
             last.set(expr, answer.data?.result);
             if (finiteValues(answer).length > 0) answered.add(expr);
           }
-          return answered.size === queries.length;
+          return queries.every(({ expr }) => answered.has(expr));
         },
         { timeoutMs: 120_000, intervalMs: 1_000 },
       );
