@@ -220,8 +220,8 @@ async function startComponents(
     metrics,
     logger,
   });
-  liveness.start();
   started(() => liveness.stop());
+  await step(liveness.start());
 
   const http = await step(
     startHealthServer({

@@ -17,7 +17,8 @@ export interface DependencyProbe {
 }
 
 export interface LivenessMonitor {
-  start(): void;
+  /** resolves once the first round of probes has answered (or run out of time) */
+  start(): Promise<void>;
   stop(): void;
   /** what /healthz answers */
   verdict(): LivenessVerdict;
@@ -82,18 +83,20 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
   let timers: NodeJS.Timeout[] = [];
   let current: LivenessVerdict = { live: true, problems: [] };
 
-  function runProbes() {
-    for (const { name, probe } of options.probes) {
-      if (inFlight.has(name)) continue; // still waiting: already counted as not answering
-      inFlight.add(name);
-      withDeadline(() => probe(), options.probeIntervalMs)
-        .catch(() => false)
-        .then((answered) => {
-          if (!answered) answeringSince.set(name, undefined);
-          else if (answeringSince.get(name) === undefined) answeringSince.set(name, now());
-        })
-        .finally(() => inFlight.delete(name));
-    }
+  function runProbes(): Promise<unknown> {
+    return Promise.all(
+      options.probes.map(({ name, probe }) => {
+        if (inFlight.has(name)) return undefined; // still waiting: its deadline will say no
+        inFlight.add(name);
+        return withDeadline(() => probe(), options.probeIntervalMs)
+          .catch(() => false)
+          .then((answered) => {
+            if (!answered) answeringSince.set(name, undefined);
+            else if (answeringSince.get(name) === undefined) answeringSince.set(name, now());
+          })
+          .finally(() => inFlight.delete(name));
+      }),
+    );
   }
 
   /** A probe still out is judged when its deadline (the probe interval) makes it a no. */
@@ -155,12 +158,13 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
   }
 
   return {
-    start() {
+    async start() {
       if (timers.length > 0) return;
       eventLoop = options.eventLoop ?? monitorEventLoop();
-      runProbes();
       timers = [setInterval(runProbes, options.probeIntervalMs), setInterval(tick, TICK_MS)];
       for (const timer of timers) timer.unref();
+      // /readyz reads the probes' answers: have the first ones before it is asked.
+      await runProbes();
     },
     stop() {
       for (const timer of timers) clearInterval(timer);
