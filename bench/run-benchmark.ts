@@ -5,6 +5,7 @@ import { type Admin, Kafka, logLevel, Partitioners } from 'kafkajs';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config/config.ts';
 import { createDatabase, databaseUrl, dropDatabase } from '../src/devstack/databases.ts';
+import { createTopicsAndAwaitLeaders } from '../src/messaging/topics.ts';
 import { DEFAULT_CHUNK_SIZE } from '../src/messaging/update-consumer.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
 import { applyMigrations } from '../src/persistence/migrate.ts';
@@ -90,10 +91,9 @@ export async function runBenchmark(
   const newTopic = async (name: string) => {
     const topic = `${run}.${name}`;
     topics.push(topic);
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: options.partitions, replicationFactor: 1 }],
-    });
+    await createTopicsAndAwaitLeaders(admin, [
+      { topic, numPartitions: options.partitions, replicationFactor: 1 },
+    ]);
     return topic;
   };
 
