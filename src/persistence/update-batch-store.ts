@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type {
-  ProcessedOutcome,
+  ProcessedEvent,
   UpdateBatchStore,
   UpdateBatchTransaction,
 } from '../application/apply-update-batch.ts';
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
-import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
+import { customerKeyId } from '../domain/customer-key.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
 import type { TenantConfiguration } from '../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../errors.ts';
@@ -89,22 +89,26 @@ export function transactionOf(
       if (customers.length > 0) await execute(tx, upsertCustomers(customers));
     },
 
-    async recordProcessedEvents(
-      events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
-    ) {
+    async recordProcessedEvents(events: ProcessedEvent[]) {
       if (events.length === 0) return;
       const rows = events.map((event) => ({
         event_id: event.eventId,
         tenant_id: event.tenantId,
         external_id: event.externalId,
         outcome: event.outcome,
+        occurred_at: event.occurredAt,
+        source: event.source ?? null,
+        // null, not [], when nothing was skipped: the stale-writes index holds only the others
+        stale_fields: event.staleFields.length > 0 ? event.staleFields : null,
       }));
       const inserted = await execute<{ event_id: string }>(
         tx,
         sql`
-        insert into processed_events (event_id, tenant_id, external_id, outcome)
+        insert into processed_events (event_id, tenant_id, external_id, outcome, occurred_at,
+          source, stale_fields)
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
-          as r(event_id uuid, tenant_id text, external_id text, outcome text)
+          as r(event_id uuid, tenant_id text, external_id text, outcome text,
+               occurred_at timestamptz, source text, stale_fields text[])
         on conflict (event_id) do nothing
         returning event_id`,
       );

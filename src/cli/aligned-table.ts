@@ -1,0 +1,29 @@
+import { printableText } from './printable-text.ts';
+
+/**
+ * Rows as the operator commands print them (`dlq list`, `explain`): columns padded to their
+ * widest cell, two spaces apart, no trailing blanks, every cell made printable first.
+ */
+export function alignedTable(rows: ReadonlyArray<readonly string[]>): string[] {
+  const cells = rows.map((row) => row.map(printableText));
+  const columns = Math.max(0, ...cells.map((row) => row.length));
+  const widths = Array.from({ length: columns }, (_, column) =>
+    Math.max(...cells.map((row) => (row[column] ?? '').length)),
+  );
+  return cells.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** `name  value` lines with the names in one column, as `dlq show` prints a letter. */
+export function alignedPairs(
+  pairs: ReadonlyArray<readonly [string, string | undefined]>,
+  nameWidth = 16,
+): string[] {
+  return pairs.flatMap(([name, value]) =>
+    value === undefined ? [] : [`${name.padEnd(nameWidth)} ${printableText(value)}`],
+  );
+}
