@@ -8,6 +8,7 @@ import type { CustomerKey } from '../domain/customer-key.ts';
 import type { ChangedField } from '../domain/customer-record.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
 import { fieldProvenance, type LastWrite, metadataProvenance } from '../domain/field-provenance.ts';
+import { readableOccurredAt } from '../domain/occurred-at.ts';
 import { describeFailure } from '../errors.ts';
 import {
   type LetterPosition,
@@ -281,7 +282,7 @@ export async function explainCustomer(
     return {
       kind: 'event',
       eventId: write.eventId,
-      occurredAt: write.occurredAt,
+      occurredAt: readableOccurredAt(write.occurredAt),
       recorded: record !== undefined,
       source: record?.source ?? null,
       appliedAt: record?.processedAt ?? null,
