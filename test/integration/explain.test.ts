@@ -43,7 +43,11 @@ const created = customerEvent(20, 'crm', {
   enrich: true,
 });
 const askedNotToBeCalled = customerEvent(30, 'dialer-portal', { doNotCall: true, email: null });
-const metadataPatch = customerEvent(40, 'crm', { metadata: { tier: 'silver', old: null } });
+// A producer's metadata may hold terminal escape sequences; explain must print them inert.
+const ESCAPE_KEY = '\u001b[2Jwipe';
+const metadataPatch = customerEvent(40, 'crm', {
+  metadata: { tier: 'silver', old: null, [ESCAPE_KEY]: '\u001b[31mred' },
+});
 const lateAndPartlyStale = customerEvent(10, 'legacy-batch', {
   doNotCall: false,
   city: 'Springfield',
@@ -144,6 +148,7 @@ describe('explain: why a customer looks as it does', () => {
         describeWrite(key.lastWrite),
       ]),
       [
+        [ESCAPE_KEY, 'value', byEvent(metadataPatch)],
         ['old', 'deleted', byEvent(metadataPatch)],
         ['tier', 'value', byEvent(metadataPatch)],
       ],
@@ -261,6 +266,8 @@ describe('explain: why a customer looks as it does', () => {
     assert.match(hidden.stdout, /^isTest\s+empty\s+never written/m);
     assert.match(hidden.stdout, /^metadata\.old\s+deleted\s+event \(deleted\)/m);
     assert.match(hidden.stdout, /values hidden/);
+    assert.match(hidden.stdout, /^metadata\["\\u001b\[2Jwipe"\]\s+set\s/m);
+    assert.ok(!hidden.stdout.includes('\u001b'), 'no raw escape character reaches the terminal');
     assert.match(hidden.stdout, /stale writes .*: 2/);
     assert.match(hidden.stdout, new RegExp(`dead letters on .* with key ${KEY}: 1`));
 
@@ -276,6 +283,17 @@ describe('explain: why a customer looks as it does', () => {
     assert.match(revealed.stdout, /^doNotCall\s+true\s+event\s/m);
     assert.match(revealed.stdout, /^phone\s+\+14155550132\s+event\s/m);
     assert.doesNotMatch(revealed.stdout, /^firstName/m, '--field leaves the others out');
+
+    const metadata = await explain([
+      TENANT,
+      CUSTOMER,
+      '--field',
+      'metadata',
+      '--reveal',
+      '--no-dlq',
+    ]);
+    assert.ok(!metadata.stdout.includes('\u001b'), 'no raw escape character reaches the terminal');
+    assert.ok(metadata.stdout.includes('\\x1b[31mred'), metadata.stdout);
   });
 
   it('shows a redrive of the dead letter and the write it made once it applied', async () => {

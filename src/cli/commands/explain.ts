@@ -20,6 +20,7 @@ import { connectDatabase } from '../../persistence/database.ts';
 import { alignedPairs, alignedTable } from '../aligned-table.ts';
 import { createCommandLogger } from '../command-logger.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
+import { printableText } from '../printable-text.ts';
 import { createProgress } from '../progress.ts';
 import { parseExternalId, parseTenantId, parseTime } from '../range-arguments.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
@@ -143,7 +144,11 @@ export async function explainCommand(args: string[]): Promise<number> {
       return 1;
     }
     if (options.json) process.stdout.write(`${JSON.stringify(explanation)}\n`);
-    else process.stdout.write(`${explanationText(explanation, options, config).join('\n')}\n`);
+    else {
+      // Table cells are escaped already (alignedTable); this covers the headings and notes.
+      const lines = explanationText(explanation, options, config).map(printableText);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
     return 0;
   } finally {
     await kafkaReads?.close();
