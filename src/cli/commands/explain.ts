@@ -25,6 +25,21 @@ import { createProgress } from '../progress.ts';
 import { parseExternalId, parseTenantId, parseTime } from '../range-arguments.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
+/** Names joined by commas into lines of at most `width` characters, each indented. */
+function wrappedList(names: readonly string[], indent: number, width: number): string {
+  const lines: string[] = [];
+  for (const name of names) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + name.length + 2 <= width)
+      lines[lines.length - 1] = `${last} ${name},`;
+    else lines.push(`${name},`);
+  }
+  return lines
+    .map((line) => `${' '.repeat(indent)}${line}`)
+    .join('\n')
+    .replace(/,$/, '');
+}
+
 export const explainHelp = `customer-sync explain <tenantId> <externalId> [--field <fields>] [--reveal] [--json]
                       [--no-dlq] [--history] [--since <time>]
 
@@ -37,7 +52,8 @@ TOPIC_DEAD_LETTER, with their redrives.
 
 Options:
   --field <fields>   only these fields (and their stale writes and announcements), comma
-                     separated: ${CHANGED_FIELD_NAMES.join(', ')}
+                     separated, of:
+${wrappedList(CHANGED_FIELD_NAMES, 21, 74)}
   --reveal           print the values themselves; without it they are hidden (personal data)
   --json             one JSON object on stdout, for scripts
   --no-dlq           do not read the dead-letter topic
