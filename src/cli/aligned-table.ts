@@ -1,16 +1,14 @@
-import { printableText } from './printable-text.ts';
-
 /**
  * Rows as the operator commands print them (`dlq list`, `explain`): columns padded to their
- * widest cell, two spaces apart, no trailing blanks, every cell made printable first.
+ * widest cell, two spaces apart, no trailing blanks. Cells that came from producers or stored
+ * data must be made terminal-safe first (terminal-text.ts), so that widths count what is shown.
  */
 export function alignedTable(rows: ReadonlyArray<readonly string[]>): string[] {
-  const cells = rows.map((row) => row.map(printableText));
-  const columns = Math.max(0, ...cells.map((row) => row.length));
+  const columns = Math.max(0, ...rows.map((row) => row.length));
   const widths = Array.from({ length: columns }, (_, column) =>
-    Math.max(...cells.map((row) => (row[column] ?? '').length)),
+    Math.max(...rows.map((row) => (row[column] ?? '').length)),
   );
-  return cells.map((row) =>
+  return rows.map((row) =>
     row
       .map((cell, column) => cell.padEnd(widths[column] ?? 0))
       .join('  ')
@@ -24,6 +22,6 @@ export function alignedPairs(
   nameWidth = 16,
 ): string[] {
   return pairs.flatMap(([name, value]) =>
-    value === undefined ? [] : [`${name.padEnd(nameWidth)} ${printableText(value)}`],
+    value === undefined ? [] : [`${name.padEnd(nameWidth)} ${value}`],
   );
 }

@@ -266,7 +266,7 @@ describe('explain: why a customer looks as it does', () => {
     assert.match(hidden.stdout, /^isTest\s+empty\s+never written/m);
     assert.match(hidden.stdout, /^metadata\.old\s+deleted\s+event \(deleted\)/m);
     assert.match(hidden.stdout, /values hidden/);
-    assert.match(hidden.stdout, /^metadata\["\\u001b\[2Jwipe"\]\s+set\s/m);
+    assert.match(hidden.stdout, /^metadata\["\\x1b\[2Jwipe"\]\s+set\s/m);
     assert.ok(!hidden.stdout.includes('\u001b'), 'no raw escape character reaches the terminal');
     assert.match(hidden.stdout, /stale writes .*: 2/);
     assert.match(hidden.stdout, new RegExp(`dead letters on .* with key ${KEY}: 1`));

@@ -20,9 +20,9 @@ import { connectDatabase } from '../../persistence/database.ts';
 import { alignedPairs, alignedTable } from '../aligned-table.ts';
 import { createCommandLogger } from '../command-logger.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
-import { printableText } from '../printable-text.ts';
 import { createProgress } from '../progress.ts';
 import { parseExternalId, parseTenantId, parseTime } from '../range-arguments.ts';
+import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 /** Names joined by commas into lines of at most `width` characters, each indented. */
@@ -136,7 +136,7 @@ export async function explainCommand(args: string[]): Promise<number> {
   const options = parseExplainArguments(args);
   const needsKafka = options.readDeadLetters || options.history;
   const config = loadCommandConfig(needsKafka ? ['kafka', 'database'] : ['database']);
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-explain',
   });
@@ -159,12 +159,10 @@ export async function explainCommand(args: string[]): Promise<number> {
       );
       return 1;
     }
-    if (options.json) process.stdout.write(`${JSON.stringify(explanation)}\n`);
-    else {
-      // Table cells are escaped already (alignedTable); this covers the headings and notes.
-      const lines = explanationText(explanation, options, config).map(printableText);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    }
+    const output = options.json
+      ? terminalSafeJson(explanation)
+      : explanationText(explanation, options, config).join('\n');
+    process.stdout.write(`${output}\n`);
     return 0;
   } finally {
     await kafkaReads?.close();
@@ -225,6 +223,14 @@ function kafkaArchives(config: Config, options: ExplainArguments) {
 
 const NOT_KEPT = '(not kept)';
 
+/**
+ * An aligned table whose every cell is made terminal-safe first: values, metadata keys,
+ * sources, error headers and announcement ids all came from producers or stored data.
+ */
+function safeTable(rows: ReadonlyArray<readonly string[]>): string[] {
+  return alignedTable(rows.map((row) => row.map(terminalSafe)));
+}
+
 function explanationText(
   explanation: CustomerExplanation,
   options: ExplainArguments,
@@ -277,7 +283,7 @@ function fieldLines(explanation: CustomerExplanation, reveal: boolean, config: C
       ]);
     }
   }
-  const lines = alignedTable(rows);
+  const lines = safeTable(rows);
   if (metadata?.lastCleared?.kind === 'event') {
     lines.push(
       `metadata was last cleared (metadata: null) by event ${metadata.lastCleared.eventId}, occurred ${metadata.lastCleared.occurredAt}`,
@@ -325,11 +331,13 @@ function writeCells(write: ExplainedWrite): string[] {
   ];
 }
 
-/** `metadata.tier`, or `metadata["a.b"]` for a key that is not a plain name. */
+/**
+ * `metadata.tier`, or `metadata["a.b"]` for a key that is not a plain name (shown as it is: the
+ * table makes it terminal-safe).
+ */
 function metadataPathText(path: readonly string[]): string {
   return path.reduce(
-    (text, key) =>
-      /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${text}.${key}` : `${text}[${JSON.stringify(key)}]`,
+    (text, key) => (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${text}.${key}` : `${text}["${key}"]`),
     'metadata',
   );
 }
@@ -340,7 +348,7 @@ function staleWriteLines(explanation: CustomerExplanation): string[] {
   if (writes.length === 0) return [`${heading}: none recorded`];
   return [
     `${heading}: ${writes.length}`,
-    ...alignedTable([
+    ...safeTable([
       ['EVENT ID', 'OCCURRED AT', 'SOURCE', 'PROCESSED AT', 'OUTCOME', 'SKIPPED FIELDS'],
       ...writes.map((write) => [
         write.eventId,
@@ -359,7 +367,7 @@ function enrichmentJobLines(explanation: CustomerExplanation): string[] {
   if (jobs.length === 0) return ['open enrichment jobs: none'];
   return [
     `open enrichment jobs: ${jobs.length}`,
-    ...alignedTable([
+    ...safeTable([
       ['JOB', 'STATE', 'REQUESTED AT', 'ATTEMPTS', 'LAST ERROR', 'NEXT ATTEMPT', 'ASKED BY'],
       ...jobs.map((job) => [
         String(job.id),
@@ -378,12 +386,12 @@ function deadLetterLines(explanation: CustomerExplanation): string[] {
   const section = explanation.deadLetters;
   if (section.status === 'skipped') return ['dead letters: not read (--no-dlq)'];
   if (section.status === 'unavailable')
-    return [`dead letters: ${section.topic} could not be read: ${section.reason}`];
+    return [terminalSafe(`dead letters: ${section.topic} could not be read: ${section.reason}`)];
   const heading = `dead letters on ${section.topic} with key ${kafkaKeyOf(explanation)}`;
   if (section.letters.length === 0) return [`${heading}: none`];
   return [
     `${heading}: ${section.letters.length}`,
-    ...alignedTable([
+    ...safeTable([
       ['POSITION', 'FAILED AT', 'ERROR CODE', 'PATH', 'EVENT ID', 'REDRIVEN'],
       ...section.letters.map((letter) => [
         `${letter.position.partition}:${letter.position.offset}`,
@@ -404,13 +412,13 @@ function historyLines(explanation: CustomerExplanation, since: Date | undefined)
   const section = explanation.history;
   if (section.status === 'skipped') return [];
   if (section.status === 'unavailable')
-    return [`announcements: ${section.topic} could not be read: ${section.reason}`];
+    return [terminalSafe(`announcements: ${section.topic} could not be read: ${section.reason}`)];
   const range = since === undefined ? 'all it retains' : `since ${since.toISOString()}`;
   const heading = `announcements on ${section.topic} partition ${section.partition} (${range})`;
   if (section.announcements.length === 0) return [`${heading}: none`];
   return [
     `${heading}: ${section.announcements.length}`,
-    ...alignedTable([
+    ...safeTable([
       ['OFFSET', 'PUBLISHED AT', 'REASON', 'VERSION', 'EVENT ID', 'CAUSED BY', 'CHANGED FIELDS'],
       ...section.announcements.map((announcement) => {
         const event = announcement.event;

@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { alignedPairs, alignedTable } from '../../src/cli/aligned-table.ts';
-import { printableText } from '../../src/cli/printable-text.ts';
 import { eventIdInPayload } from '../../src/messaging/event-id-in-payload.ts';
 
-describe('printableText: producer text on an operator terminal', () => {
-  it('escapes the controls a terminal would act on and leaves printable text alone', () => {
-    assert.equal(printableText('tenant-a:c-1 Zoë 東京 😀'), 'tenant-a:c-1 Zoë 東京 😀');
-    assert.equal(printableText('\u001b]0;owned\u0007x'), '\\x1b]0;owned\\x07x');
-    assert.equal(printableText('a\nb\tc\u007f\u009b'), 'a\\x0ab\\x09c\\x7f\\x9b');
-    assert.equal(printableText('evil\u202egnp.exe'), 'evil\\u202egnp.exe');
-    assert.equal(printableText('lone \ud800 half'), 'lone \\ud800 half');
-  });
-
-  it('is idempotent: escaping escaped text changes nothing', () => {
-    const once = printableText('\u001b[31mred');
-    assert.equal(printableText(once), once);
-  });
-});
-
 describe('alignedTable / alignedPairs', () => {
-  it('pads columns to their widest cell, escaping cells first', () => {
-    assert.deepEqual(alignedTable([['A', 'BB'], ['ccc', '\u001b'], ['d']]), [
-      'A    BB',
-      'ccc  \\x1b',
+  it('pads columns to their widest cell, with no trailing blanks', () => {
+    assert.deepEqual(alignedTable([['A', 'BB', 'C'], ['ccc', '', 'x'], ['d']]), [
+      'A    BB  C',
+      'ccc      x',
       'd',
     ]);
   });
@@ -32,12 +16,12 @@ describe('alignedTable / alignedPairs', () => {
     assert.deepEqual(
       alignedPairs(
         [
-          ['key', 'a\u0007'],
+          ['key', 'a b'],
           ['absent', undefined],
         ],
         6,
       ),
-      ['key    a\\x07'],
+      ['key    a b'],
     );
   });
 });
