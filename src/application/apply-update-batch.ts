@@ -29,6 +29,17 @@ export type UpdateOutcome =
 
 export type ProcessedOutcome = 'applied' | 'unchanged' | 'stale';
 
+/** One request as processed_events records it: the idempotency key plus what `explain` shows. */
+export interface ProcessedEvent extends CustomerKey {
+  eventId: string;
+  outcome: ProcessedOutcome;
+  /** normalised, as in the request */
+  occurredAt: string;
+  source: string | undefined;
+  /** SPEC §4.3: the fields skipped because they held a newer write */
+  staleFields: ChangedField[];
+}
+
 /** The database work of one batch, all inside one transaction (SPEC §4.1, §4.2, §4.6). */
 export interface UpdateBatchTransaction {
   /** serialises every writer of these customers until the transaction ends */
@@ -38,9 +49,7 @@ export interface UpdateBatchTransaction {
   loadCustomers(keys: CustomerKey[]): Promise<Map<string, StoredCustomer>>;
   saveCustomers(customers: StoredCustomer[]): Promise<void>;
   /** records event ids; throws a retryable error if another transaction recorded one first */
-  recordProcessedEvents(
-    events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
-  ): Promise<void>;
+  recordProcessedEvents(events: ProcessedEvent[]): Promise<void>;
   /** `traceContexts[i]`, when given, is the trace context event `i` continues */
   appendToOutbox(
     events: CustomerUpdated[],
@@ -101,7 +110,7 @@ export async function applyUpdateBatch(
     const outcomes: UpdateOutcome[] = [];
     const seenInBatch = new Set<string>();
     const touched = new Map<string, StoredCustomer>();
-    const recorded: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }> = [];
+    const recorded: ProcessedEvent[] = [];
     const announcements: CustomerUpdated[] = [];
 
     for (const request of requests) {
@@ -134,6 +143,9 @@ export async function applyUpdateBatch(
         externalId: request.externalId,
         eventId: request.eventId,
         outcome: outcome.kind,
+        occurredAt: request.occurredAt,
+        source: request.source,
+        staleFields: merged.staleFields,
       });
       if (outcome.kind === 'applied') {
         announcements.push(
