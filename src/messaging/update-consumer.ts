@@ -14,6 +14,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
+import {
+  type UnreadableRecordBatch,
+  unreadableRecordBatchOf,
+} from './unreadable-record-batches.ts';
 import { createUpdateChunkProcessor } from './update-chunk-processor.ts';
 
 export interface UpdateConsumerOptions {
@@ -196,12 +200,45 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     }
   }
 
+  /** failed reads of an unreadable record batch per partition, for its backoff */
+  const unreadableAttempts = new Map<string, number>();
+
+  /**
+   * SPEC §4.5: a record batch this process cannot decode is not skipped; the partition pauses
+   * and fetches it again with backoff (a fixed deployment reads it), while the other
+   * partitions go on. Loud, because it needs an operator (README "Limits").
+   */
+  async function waitOutUnreadableBatch(
+    payload: EachBatchPayload,
+    unreadable: UnreadableRecordBatch,
+    log: Logger,
+  ) {
+    const key = `${payload.batch.topic}:${payload.batch.partition}`;
+    const attempt = unreadableAttempts.get(key) ?? 0;
+    unreadableAttempts.set(key, attempt + 1);
+    const delayMs = backoffDelayMs(attempt, options.retry);
+    options.metrics.unreadableRecordBatches.inc({ topic: payload.batch.topic, codec: unreadable.codec });
+    log.error(
+      { ...unreadable, attempt, delayMs },
+      'record batch cannot be read; partition paused, fetching it again',
+    );
+    const resume = payload.pause();
+    try {
+      await sleepWithHeartbeats(delayMs, payload);
+    } finally {
+      resume();
+    }
+  }
+
   async function eachBatch(payload: EachBatchPayload) {
     const { batch } = payload;
     const log = options.logger.child({ topic: batch.topic, partition: batch.partition });
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+    const unreadableAt = batch.messages.findIndex((message) => unreadableRecordBatchOf(message));
+    const readable = unreadableAt === -1 ? batch.messages : batch.messages.slice(0, unreadableAt);
+    if (unreadableAt !== 0) unreadableAttempts.delete(`${batch.topic}:${batch.partition}`);
+    for (let start = 0; start < readable.length; start += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;
-      const messages = batch.messages.slice(start, start + chunkSize);
+      const messages = readable.slice(start, start + chunkSize);
       const startedAt = performance.now();
       const outcomes = await processChunkUntilDone(payload, messages, log);
       if (outcomes === undefined) return; // stopping or rebalanced: the offset stays where it is
@@ -228,6 +265,9 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       if (outcomes.includes('applied')) options.onAnnounced?.();
       await heartbeatQuietly(payload);
     }
+    const unreadable = batch.messages[unreadableAt];
+    if (unreadable !== undefined && payload.isRunning() && !payload.isStale())
+      await waitOutUnreadableBatch(payload, unreadableRecordBatchOf(unreadable) as UnreadableRecordBatch, log);
   }
 
   function recordChunkMetrics(

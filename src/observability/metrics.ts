@@ -126,6 +126,18 @@ export function createMetrics() {
       help: '1 while this replica holds the outbox relay lease',
       registers,
     }),
+    unreadableRecordBatches: new Counter({
+      name: 'customer_sync_unreadable_record_batches_total',
+      help: 'fetched record batches that could not be decoded (unknown codec, corrupt or oversized compressed data); their partition is paused and fetches them again',
+      labelNames: ['topic', 'codec'] as const,
+      registers,
+    }),
+    parkedRecords: new Counter({
+      name: 'customer_sync_parked_records_total',
+      help: 'outgoing records the broker refused for good (size, content), parked in Postgres for an operator, by kind (announcement, dead_letter) and code',
+      labelNames: ['kind', 'code'] as const,
+      registers,
+    }),
   };
 }
 
