@@ -1,11 +1,8 @@
 import kafkajs, { CompressionTypes, Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
-import type { Config } from '../config/config.ts';
+import type { Config, OutputCompression } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { CODEC_IDS, type CodecName, KAFKA_CODECS, unknownCodec } from './kafka-codecs.ts';
 import { installRecordBatchGuard } from './unreadable-record-batches.ts';
-
-/** KAFKA_COMPRESSION: how our producers compress what they send. */
-export type OutputCompression = 'none' | CodecName;
 
 export const COMPRESSION_TYPE_OF: Record<OutputCompression, CompressionTypes> = {
   none: CompressionTypes.None,

@@ -1,7 +1,9 @@
 import postgres, { type Sql } from 'postgres';
 import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
+import type { NewParkedRecord } from '../application/parked-records.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { reconnectDelaySeconds } from './database.ts';
+import { insertParkedRecords } from './parked-record-store.ts';
 
 export interface OutboxEntry {
   id: string;
@@ -17,8 +19,14 @@ export interface OutboxEntry {
 
 /** Holding it makes this replica the only outbox relay: per-customer order needs one reader. */
 export interface RelayLease {
-  readBatch(limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The oldest entries, at most `limit` of them and, beyond the first, at most `maxBytes` of
+   * payload together: a batch of large snapshots must not be read into memory all at once.
+   */
+  readBatch(limit: number, maxBytes: number): Promise<OutboxEntry[]>;
   deletePublished(ids: string[]): Promise<void>;
+  /** takes refused entries out of the outbox and parks them, in one transaction (SPEC §4.4) */
+  park(entries: Array<{ id: string; record: NewParkedRecord }>): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -139,7 +147,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       }
 
       return {
-        async readBatch(limit) {
+        async readBatch(limit, maxBytes) {
           // `order by outbox.id`, not `id`: a bare name in ORDER BY means the output column,
           // id::text, and text order ('10' < '9') would break per-customer order (SPEC §4.6).
           const rows = await onLeaseSession(
@@ -152,8 +160,16 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
                 payload_json: string;
               }[]
             >`
-              select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json
-              from outbox order by outbox.id limit ${limit}`,
+              select id::text, event_id::text, tenant_id, external_id, payload_json
+              from (
+                select head.*, sum(octet_length(payload_json)) over (order by head.id) as running_bytes
+                from (
+                  select outbox.id, event_id, tenant_id, external_id, payload::text as payload_json
+                  from outbox order by outbox.id limit ${limit}
+                ) as head
+              ) as batch
+              where running_bytes - octet_length(payload_json) < ${maxBytes}
+              order by batch.id`,
           );
           return rows.map((row) => ({
             id: row.id,
@@ -171,6 +187,20 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
             client`
               delete from outbox
               where id = any(string_to_array(${ids.join(',')}, ',')::bigint[])`,
+          );
+        },
+        async park(entries) {
+          if (entries.length === 0) return;
+          await onLeaseSession(() =>
+            client.begin(async (transaction) => {
+              await insertParkedRecords(
+                transaction,
+                entries.map((entry) => entry.record),
+              );
+              await transaction`
+                delete from outbox
+                where id = any(string_to_array(${entries.map((entry) => entry.id).join(',')}, ',')::bigint[])`;
+            }),
           );
         },
         async release() {

@@ -16,7 +16,7 @@ import {
   readDeadLetter,
   redriveMessage,
 } from '../../messaging/dead-letter-records.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
 import {
   messagesIn,
@@ -484,6 +484,7 @@ async function redrive(args: string[]): Promise<number> {
         await producer.send({
           topic: targetTopic,
           messages: entries.map((entry) => redriveMessage(entry.letter, { at, runId })),
+          compression: COMPRESSION_TYPE_OF[config.kafka.compression],
         });
       },
       dryRun,

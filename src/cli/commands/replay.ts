@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type KafkaMessage, Partitioners } from 'kafkajs';
 import { applyUpdateBatch, type UpdateBatchStore } from '../../application/apply-update-batch.ts';
 import { type ReplayReport, replayRange } from '../../application/replay-range.ts';
 import { skipAlreadyAnnounced } from '../../application/skip-already-announced.ts';
@@ -15,8 +15,9 @@ import {
   loadDeadLetteredPositions,
   skipAlreadyDeadLettered,
 } from '../../messaging/dead-lettered-positions.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
+import { createRecordSender, type RecordSender } from '../../messaging/record-sender.ts';
 import {
   messagesIn,
   type PartitionRange,
@@ -30,6 +31,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { withDryRunUpdateBatchStore } from '../../persistence/dry-run-update-batch-store.ts';
+import { createParkedRecordStore } from '../../persistence/parked-record-store.ts';
 import { createUpdateBatchStore } from '../../persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from '../../service-version.ts';
 import { createCommandLogger } from '../command-logger.ts';
@@ -135,16 +137,22 @@ export async function replayCommand(args: string[]): Promise<number> {
       poolMax: options.dryRun ? 1 : 2,
       applicationName: 'customer-sync-replay',
     });
-    let producer: Producer | undefined;
+    let sender: RecordSender | undefined;
     try {
       if (!options.dryRun) {
-        producer = kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
+        sender = createRecordSender({
+          createProducer: () =>
+            kafka.producer({
+              idempotent: true,
+              maxInFlightRequests: 1,
+              allowAutoTopicCreation: false,
+              createPartitioner: Partitioners.DefaultPartitioner,
+            }),
+          compression: COMPRESSION_TYPE_OF[config.kafka.compression],
+          maxRequestBytes: config.kafka.maxRequestBytes,
+          logger,
         });
-        await producer.connect();
+        await sender.connect();
       }
       const run = (store: UpdateBatchStore, failure: () => CustomerSyncError | undefined) =>
         runReplay({
@@ -161,11 +169,18 @@ export async function replayCommand(args: string[]): Promise<number> {
           failure,
           progress,
           signal: interruption.signal,
-          deadLetterSink: producer
-            ? createDeadLetterPublisher(producer, config.topics.deadLetter, {
-                serviceVersion: SERVICE_VERSION,
-                now: () => new Date(),
-                extraHeaders: { 'replay.run-id': runId },
+          deadLetterSink: sender
+            ? createDeadLetterPublisher({
+                sender,
+                deadLetterTopic: config.topics.deadLetter,
+                context: {
+                  serviceVersion: SERVICE_VERSION,
+                  now: () => new Date(),
+                  extraHeaders: { 'replay.run-id': runId },
+                },
+                parked: createParkedRecordStore(database.sql),
+                metrics: createMetrics(),
+                logger,
               })
             : { publish: async () => {} },
         });
@@ -175,7 +190,7 @@ export async function replayCommand(args: string[]): Promise<number> {
       printReport(result, { runId, ranges, options, progress });
       return result.report.completed ? 0 : EXIT_INTERRUPTED;
     } finally {
-      await producer?.disconnect().catch(() => {});
+      await sender?.disconnect().catch(() => {});
       await database.close();
     }
   } finally {
@@ -256,7 +271,10 @@ async function runReplay(context: {
   const tenant = options.tenant;
   const processChunk = createUpdateChunkProcessor({
     decoder: formats.decoder,
-    applyBatch: (requests) => applyUpdateBatch(announcements.store, requests),
+    applyBatch: (requests) =>
+      applyUpdateBatch(announcements.store, requests, {
+        maxDocumentBytes: config.customerMaxDocumentBytes,
+      }),
     deadLetters,
     metrics,
     ...(tenant !== undefined
