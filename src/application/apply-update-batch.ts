@@ -127,7 +127,10 @@ export async function applyUpdateBatch(
         if (growsPastDocumentLimit(beforeBytes, afterBytes, maxDocumentBytes)) {
           // Not recorded as processed, like a tenant rule: after a fix, a redrive applies it.
           documentBytes.set(id, beforeBytes);
-          outcomes.push({ kind: 'rejected', failure: documentTooLarge(afterBytes, maxDocumentBytes) });
+          outcomes.push({
+            kind: 'rejected',
+            failure: documentTooLarge(afterBytes, maxDocumentBytes),
+          });
           continue;
         }
         documentBytes.set(id, afterBytes);

@@ -62,6 +62,10 @@ export function customerDocumentBytes(customer: StoredCustomer): number {
  * announcement fits what Kafka accepts. A change that shrinks or keeps the size of a document
  * already past it (a lowered limit, metadata keys deleted) is applied: that is the way back.
  */
-export function growsPastDocumentLimit(beforeBytes: number, afterBytes: number, limit: number): boolean {
+export function growsPastDocumentLimit(
+  beforeBytes: number,
+  afterBytes: number,
+  limit: number,
+): boolean {
   return afterBytes > limit && afterBytes > beforeBytes;
 }

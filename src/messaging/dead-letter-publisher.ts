@@ -60,7 +60,9 @@ export interface DeadLetterPublisherOptions {
  * broker refuses for good (larger than the DLQ topic takes, …) is parked in Postgres before
  * publish returns, so the offset may move past it and nothing is lost.
  */
-export function createDeadLetterPublisher(options: DeadLetterPublisherOptions): DeadLetterPublisher {
+export function createDeadLetterPublisher(
+  options: DeadLetterPublisherOptions,
+): DeadLetterPublisher {
   const log = options.logger.child({ component: 'dead-letter-publisher' });
   return {
     async publish(letters) {

@@ -1,4 +1,10 @@
-import kafkajs, { CompressionTypes, Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import kafkajs, {
+  CompressionTypes,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Config, OutputCompression } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { CODEC_IDS, type CodecName, KAFKA_CODECS, unknownCodec } from './kafka-codecs.ts';

@@ -58,7 +58,8 @@ async function guarded(codec: string, work: () => Promise<Buffer>): Promise<Buff
   } catch (error) {
     if (error instanceof UndecompressableBatchError) throw error;
     const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(codec, `over ${MAX_DECOMPRESSED_BATCH_BYTES}`);
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      throw tooLarge(codec, `over ${MAX_DECOMPRESSED_BATCH_BYTES}`);
     throw new UndecompressableBatchError(codec, 'the data is corrupt', { cause: error });
   }
 }

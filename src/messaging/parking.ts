@@ -31,7 +31,9 @@ export function parkedRecordsOf(
   topic: string,
   messages: Message[],
   refused: RefusedMessage[],
-  about: (index: number) => Pick<NewParkedRecord, 'eventId' | 'tenantId' | 'externalId'> = () => ({}),
+  about: (
+    index: number,
+  ) => Pick<NewParkedRecord, 'eventId' | 'tenantId' | 'externalId'> = () => ({}),
 ): NewParkedRecord[] {
   return refused.map(({ index, refusal }) => ({
     ...outgoingRecordOf(messages[index] as Message),

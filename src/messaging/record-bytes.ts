@@ -26,7 +26,8 @@ function headerBytes(headers: IHeaders | undefined): number {
   let total = 0;
   for (const [name, value] of Object.entries(headers ?? {})) {
     const values = Array.isArray(value) ? value : [value];
-    for (const one of values) total += HEADER_FRAMING_BYTES + Buffer.byteLength(name) + bytesOf(one);
+    for (const one of values)
+      total += HEADER_FRAMING_BYTES + Buffer.byteLength(name) + bytesOf(one);
   }
   return total;
 }
@@ -46,7 +47,11 @@ export function recordBytes(message: Message): number {
  * than the budget on its own gets a run of its own: whether it can be delivered is the
  * broker's to say (compressed, it may still fit), and alone its refusal holds up nothing else.
  */
-export function splitByBytes<T>(items: readonly T[], sizeOf: (item: T) => number, budget: number): T[][] {
+export function splitByBytes<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  budget: number,
+): T[][] {
   const runs: T[][] = [];
   let run: T[] = [];
   let runBytes = 0;

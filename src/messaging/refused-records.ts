@@ -22,7 +22,8 @@ const REFUSALS = {
   },
   INVALID_RECORD: {
     code: 'kafka.invalid_record',
-    message: 'the broker refused the record as invalid for this topic (e.g. a null key on a compacted topic)',
+    message:
+      'the broker refused the record as invalid for this topic (e.g. a null key on a compacted topic)',
   },
   INVALID_TIMESTAMP: {
     code: 'kafka.invalid_timestamp',
@@ -43,7 +44,11 @@ export const REFUSAL_CODES: readonly RefusalCode[] = Object.values(REFUSALS).map
 export function refusalOf(error: unknown): Refusal | undefined {
   for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
     const { name, type } = current as { name?: unknown; type?: unknown };
-    if (name === 'KafkaJSProtocolError' && typeof type === 'string' && Object.hasOwn(REFUSALS, type))
+    if (
+      name === 'KafkaJSProtocolError' &&
+      typeof type === 'string' &&
+      Object.hasOwn(REFUSALS, type)
+    )
       return REFUSALS[type as keyof typeof REFUSALS];
     current = (current as { cause?: unknown }).cause;
   }

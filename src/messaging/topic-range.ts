@@ -1,6 +1,9 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CustomerSyncError } from '../errors.ts';
-import { type UnreadableRecordBatch, unreadableRecordBatchOf } from './unreadable-record-batches.ts';
+import {
+  type UnreadableRecordBatch,
+  unreadableRecordBatchOf,
+} from './unreadable-record-batches.ts';
 
 /** Offsets `[start, end)` of one partition: `start` is read, `end` is not. */
 export interface PartitionRange {
@@ -194,7 +197,9 @@ export async function readTopicRange(options: ReadTopicRangeOptions): Promise<Ra
               BigInt(marker.firstOffset) < end,
           );
         const readable = unreadable
-          ? batch.messages.filter((message) => BigInt(message.offset) < BigInt(unreadable.firstOffset))
+          ? batch.messages.filter(
+              (message) => BigInt(message.offset) < BigInt(unreadable.firstOffset),
+            )
           : batch.messages;
         // After a rebalance kafkajs may fetch again from an older offset: skip what was handled.
         const messages = readable.filter((message) => {

@@ -33,7 +33,13 @@ interface FetchDecoder {
 }
 type RecordBatchDecoder = (decoder: FetchDecoder) => Promise<{ records: unknown[] }>;
 
-const CODEC_NAMES: Record<number, string> = { 0: 'none', 1: 'gzip', 2: 'snappy', 3: 'lz4', 4: 'zstd' };
+const CODEC_NAMES: Record<number, string> = {
+  0: 'none',
+  1: 'gzip',
+  2: 'snappy',
+  3: 'lz4',
+  4: 'zstd',
+};
 const RECORD_BATCH_ATTRIBUTES_AT = 21;
 
 /** A batch of kafkajs' own tail handling: the loop in decodeMessages stops on this name. */

@@ -217,7 +217,10 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     const attempt = unreadableAttempts.get(key) ?? 0;
     unreadableAttempts.set(key, attempt + 1);
     const delayMs = backoffDelayMs(attempt, options.retry);
-    options.metrics.unreadableRecordBatches.inc({ topic: payload.batch.topic, codec: unreadable.codec });
+    options.metrics.unreadableRecordBatches.inc({
+      topic: payload.batch.topic,
+      codec: unreadable.codec,
+    });
     log.error(
       { ...unreadable, attempt, delayMs },
       'record batch cannot be read; partition paused, fetching it again',
@@ -267,7 +270,11 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     }
     const unreadable = batch.messages[unreadableAt];
     if (unreadable !== undefined && payload.isRunning() && !payload.isStale())
-      await waitOutUnreadableBatch(payload, unreadableRecordBatchOf(unreadable) as UnreadableRecordBatch, log);
+      await waitOutUnreadableBatch(
+        payload,
+        unreadableRecordBatchOf(unreadable) as UnreadableRecordBatch,
+        log,
+      );
   }
 
   function recordChunkMetrics(

@@ -1,6 +1,6 @@
 import postgres, { type Sql } from 'postgres';
-import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
 import type { NewParkedRecord } from '../application/parked-records.ts';
+import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { reconnectDelaySeconds } from './database.ts';
 import { insertParkedRecords } from './parked-record-store.ts';
