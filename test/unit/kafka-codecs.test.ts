@@ -56,7 +56,7 @@ describe('the Kafka codecs', () => {
   it('write LZ4 frames of independent blocks, which the Java client reads', async () => {
     const frame = await KAFKA_CODECS.lz4.compress({ buffer: Buffer.from('a'.repeat(200_000)) });
     assert.equal(frame.readUInt32LE(0), 0x184d2204);
-    assert.equal(frame[4] & 0x20, 0x20, 'block independence flag');
+    assert.equal((frame[4] as number) & 0x20, 0x20, 'block independence flag');
     // KafkaLZ4BlockInputStream reads the frame's block sizes, 64 KiB (4) to 4 MiB (7)
     assert.ok([4, 5, 6, 7].includes((frame[5] as number) >> 4), 'a block size Java reads');
   });
