@@ -202,13 +202,15 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
 
   /** failed reads of an unreadable record batch per partition, for its backoff */
   const unreadableAttempts = new Map<string, number>();
+  const unreadableResumes = new Set<NodeJS.Timeout>();
 
   /**
    * SPEC §4.5: a record batch this process cannot decode is not skipped; the partition pauses
-   * and fetches it again with backoff (a fixed deployment reads it), while the other
-   * partitions go on. Loud, because it needs an operator (README "Limits").
+   * and fetches it again after a backoff (a fixed deployment reads it), while the other
+   * partitions go on. Paused, not slept on: kafkajs fetches a broker's partitions again only
+   * once every batch of the last fetch is done. Loud, because it needs an operator.
    */
-  async function waitOutUnreadableBatch(
+  function pauseForUnreadableBatch(
     payload: EachBatchPayload,
     unreadable: UnreadableRecordBatch,
     log: Logger,
@@ -226,11 +228,11 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       'record batch cannot be read; partition paused, fetching it again',
     );
     const resume = payload.pause();
-    try {
-      await sleepWithHeartbeats(delayMs, payload);
-    } finally {
+    const timer = setTimeout(() => {
+      unreadableResumes.delete(timer);
       resume();
-    }
+    }, delayMs);
+    unreadableResumes.add(timer);
   }
 
   async function eachBatch(payload: EachBatchPayload) {
@@ -270,7 +272,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     }
     const unreadable = batch.messages[unreadableAt];
     if (unreadable !== undefined && payload.isRunning() && !payload.isStale())
-      await waitOutUnreadableBatch(
+      pauseForUnreadableBatch(
         payload,
         unreadableRecordBatchOf(unreadable) as UnreadableRecordBatch,
         log,
@@ -315,6 +317,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     },
     async stop() {
       stopping.abort();
+      for (const timer of unreadableResumes) clearTimeout(timer);
       await consumer.stop();
       await consumer.disconnect();
       member = false;

@@ -18,8 +18,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * The Apache Kafka Java client, as a producer or consumer that is not kafkajs, for the tests
  * of what crosses the wire (run with the Kafka jars: java -cp 'libs/*' KafkaClientTool.java).
  *
- *   produce BOOTSTRAP TOPIC COMPRESSION   reads "key<TAB>value" lines from stdin and sends them
- *                                         in compressed batches (one flush at the end)
+ *   produce BOOTSTRAP TOPIC COMPRESSION [PROPERTY=VALUE…]
+ *                                         reads "key<TAB>value[<TAB>partition]" lines from stdin
+ *                                         and sends them in compressed batches (one flush at the
+ *                                         end); properties override the producer's settings
  *   consume BOOTSTRAP TOPIC COUNT TIMEOUT_MS
  *                                         prints "key<TAB>value" of the first COUNT records of
  *                                         every partition from the beginning, then exits
@@ -27,13 +29,14 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public class KafkaClientTool {
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
-      case "produce" -> produce(args[1], args[2], args[3]);
+      case "produce" -> produce(args[1], args[2], args[3], java.util.Arrays.copyOfRange(args, 4, args.length));
       case "consume" -> consume(args[1], args[2], Integer.parseInt(args[3]), Long.parseLong(args[4]));
       default -> throw new IllegalArgumentException("unknown mode " + args[0]);
     }
   }
 
-  static void produce(String bootstrap, String topic, String compression) throws Exception {
+  static void produce(String bootstrap, String topic, String compression, String[] overrides)
+      throws Exception {
     Properties props = new Properties();
     props.put("bootstrap.servers", bootstrap);
     props.put("compression.type", compression);
@@ -43,14 +46,19 @@ public class KafkaClientTool {
     props.put("acks", "all");
     props.put("key.serializer", StringSerializer.class.getName());
     props.put("value.serializer", StringSerializer.class.getName());
+    for (String override : overrides) {
+      int equals = override.indexOf('=');
+      props.put(override.substring(0, equals), override.substring(equals + 1));
+    }
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     int sent = 0;
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
       List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
       for (String line; (line = in.readLine()) != null; ) {
         if (line.isEmpty()) continue;
-        int tab = line.indexOf('\t');
-        acks.add(producer.send(new ProducerRecord<>(topic, line.substring(0, tab), line.substring(tab + 1))));
+        String[] fields = line.split("\t", 3);
+        Integer partition = fields.length > 2 ? Integer.valueOf(fields[2]) : null;
+        acks.add(producer.send(new ProducerRecord<>(topic, partition, fields[0], fields[1])));
         sent++;
       }
       producer.flush();
