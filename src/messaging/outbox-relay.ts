@@ -91,6 +91,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (entries.length === 0) return 0;
     const messages = await Promise.all(entries.map(toMessage));
     const refused = await options.sender.send(options.topic, messages);
+    const refusedIndexes = new Set(refused.map((item) => item.index));
+    const published = entries.filter((_, index) => !refusedIndexes.has(index));
+    // Published first: should parking fail, only the refused entries are sent again.
+    if (published.length > 0) await current.deletePublished(published.map((entry) => entry.id));
+    options.metrics.outboxPublished.inc(published.length);
     if (refused.length > 0) {
       const about = (index: number) => {
         const { eventId, tenantId, externalId } = entries[index] as OutboxEntry;
@@ -105,10 +110,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       );
       reportParked(records, options.metrics, log);
     }
-    const refusedIndexes = new Set(refused.map((item) => item.index));
-    const published = entries.filter((_, index) => !refusedIndexes.has(index));
-    if (published.length > 0) await current.deletePublished(published.map((entry) => entry.id));
-    options.metrics.outboxPublished.inc(published.length);
     return entries.length;
   }
 

@@ -18,9 +18,10 @@ interface ParkedRow {
   event_id: string | null;
   tenant_id: string | null;
   external_id: string | null;
-  parked_at: Date;
+  // as text: the service's connections read timestamps as strings (database.ts)
+  parked_at: Date | string;
   retries: number;
-  last_retried_at: Date | null;
+  last_retried_at: Date | string | null;
 }
 
 const base64 = (bytes: Buffer | null) => (bytes === null ? null : bytes.toString('base64'));
@@ -28,7 +29,8 @@ const base64 = (bytes: Buffer | null) => (bytes === null ? null : bytes.toString
 /**
  * Parks records in one statement; `sql` may be a transaction, so that the relay parks an
  * announcement and deletes it from the outbox together. Bytes travel as base64 in the JSON
- * parameter (the set-based style of update-batch-store.ts).
+ * parameter (the set-based style of update-batch-store.ts), sent as text: postgres.js would
+ * encode a string parameter typed json a second time.
  */
 export async function insertParkedRecords(
   sql: Sql | TransactionSql,
@@ -57,7 +59,7 @@ export async function insertParkedRecords(
       (kind, topic, key, value, headers, error_code, error_message, event_id, tenant_id, external_id)
     select kind, topic, decode(key, 'base64'), decode(value, 'base64'), headers, error_code,
            error_message, event_id, tenant_id, external_id
-    from json_to_recordset(${JSON.stringify(rows)}::json)
+    from json_to_recordset(${JSON.stringify(rows)}::text::json)
       as r(kind text, topic text, key text, value text, headers jsonb, error_code text,
            error_message text, event_id uuid, tenant_id text, external_id text)`;
 }
@@ -80,9 +82,9 @@ function recordFromRow(row: ParkedRow): ParkedRecord {
     ...(row.event_id !== null ? { eventId: row.event_id } : {}),
     ...(row.tenant_id !== null ? { tenantId: row.tenant_id } : {}),
     ...(row.external_id !== null ? { externalId: row.external_id } : {}),
-    parkedAt: row.parked_at,
+    parkedAt: new Date(row.parked_at),
     retries: row.retries,
-    ...(row.last_retried_at !== null ? { lastRetriedAt: row.last_retried_at } : {}),
+    ...(row.last_retried_at !== null ? { lastRetriedAt: new Date(row.last_retried_at) } : {}),
   };
 }
 

@@ -141,6 +141,7 @@ describe('records the broker refuses for good', () => {
     await fixture.publish([first, tooBig, after, ...others]);
     await fixture.publishRaw([poison]);
     await fixture.publish([behindPoison]);
+    const patience = Date.now() + 60_000;
 
     const causes = () =>
       new Set(fixture.updated.json<CustomerUpdated>().map((event) => event.causationId));
@@ -148,8 +149,15 @@ describe('records the broker refuses for good', () => {
       String(request.eventId),
     );
     await waitFor(
-      `every announcement but the refused one (have ${fixture.updated.messages.length}, log tail ${JSON.stringify(service.logs.slice(-3))})`,
-      () => expected.every((id) => causes().has(id)),
+      'every announcement but the refused one',
+      async () => {
+        const done = expected.every((id) => causes().has(id));
+        if (!done && Date.now() > patience)
+          throw new Error(
+            `have ${fixture.updated.messages.length} announcements, ${await fixture.processedCount()} processed, ${(await fixture.sql`select 1 from outbox`).length} in the outbox; log tail ${JSON.stringify(service.logs.slice(-4))}`,
+          );
+        return done;
+      },
       { timeoutMs: 90_000 },
     );
     assert.equal(causes().has(String(tooBig.eventId)), false);
