@@ -6,7 +6,7 @@ import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import { cliEnvironment, runCli } from '../support/run-cli.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
-import { testKafka } from '../support/test-environment.ts';
+import { messagesOnTopic, testKafka } from '../support/test-environment.ts';
 import { anUpdateRequest, type WireUpdateRequest } from '../support/update-request-builder.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -125,12 +125,23 @@ describe('records the broker refuses for good', () => {
     service = await fixture.newService().start();
   });
 
-  const first = anUpdateRequest().withExternalId('c-parked').withData({ city: 'Reno' }).build();
+  // one second apart: SPEC §4.3 orders a customer's writes by occurredAt
+  const at = (second: number) => new Date(Date.UTC(2026, 0, 5, 9, 0, second));
+  const first = anUpdateRequest()
+    .withExternalId('c-parked')
+    .occurredAt(at(1))
+    .withData({ city: 'Reno' })
+    .build();
   const tooBig = anUpdateRequest()
     .withExternalId('c-parked')
+    .occurredAt(at(2))
     .withMetadata({ scan: incompressible(14_000) })
     .build();
-  const after = anUpdateRequest().withExternalId('c-parked').withMetadata({ scan: null }).build();
+  const after = anUpdateRequest()
+    .withExternalId('c-parked')
+    .occurredAt(at(3))
+    .withMetadata({ scan: null })
+    .build();
   const poison = { key: 'tenant-a:c-poison', value: `{"broken": "${incompressible(12_000)}` };
   const behindPoison = anUpdateRequest().withExternalId('c-poison').build();
   const others = Array.from({ length: 20 }, (_, index) =>
@@ -145,16 +156,15 @@ describe('records the broker refuses for good', () => {
 
     const causes = () =>
       new Set(fixture.updated.json<CustomerUpdated>().map((event) => event.causationId));
-    const expected = [first, after, behindPoison, ...others].map((request) =>
-      String(request.eventId),
-    );
+    const expectedRequests = [first, after, behindPoison, ...others];
+    const expected = expectedRequests.map((request) => String(request.eventId));
     await waitFor(
       'every announcement but the refused one',
       async () => {
         const done = expected.every((id) => causes().has(id));
         if (!done && Date.now() > patience)
           throw new Error(
-            `have ${fixture.updated.messages.length} announcements, ${await fixture.processedCount()} processed, ${(await fixture.sql`select 1 from outbox`).length} in the outbox; log tail ${JSON.stringify(service.logs.slice(-4))}`,
+            `missing ${expectedRequests.filter((request) => !causes().has(String(request.eventId))).map((request) => `${request.externalId}@${request.eventId}`)}; have ${fixture.updated.messages.length} announcements of ${await messagesOnTopic(fixture.topics.customerUpdated)} on the topic (${JSON.stringify(fixture.updated.json<CustomerUpdated>().map((e) => [e.externalId, e.customer.version]))}), ${await fixture.processedCount()} processed, ${(await fixture.sql`select 1 from outbox`).length} in the outbox; log tail ${JSON.stringify(service.logs.slice(-4))}`,
           );
         return done;
       },
