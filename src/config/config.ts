@@ -144,7 +144,7 @@ const environmentSchema = z
       .default('lz4'),
     // Kafka's defaults: the Java producer's max.request.size, just under the broker's
     // message.max.bytes (1048588); the broker refuses a record batch above its own limit.
-    KAFKA_MAX_REQUEST_BYTES: integerText(16_384, 104_857_600).default(1_048_576),
+    KAFKA_MAX_REQUEST_BYTES: integerText(131_072, 104_857_600).default(1_048_576),
     // Half the broker's default message limit: the customer.updated event around the
     // document, its headers and a Kafka record's framing fit with room to spare (README).
     CUSTOMER_MAX_DOCUMENT_BYTES: integerText(65_536, 104_857_600).default(524_288),
@@ -201,7 +201,10 @@ const environmentSchema = z
         message: 'is required when SCHEMA_REGISTRY_REQUIRED is true',
       });
     }
-    if (env.CUSTOMER_MAX_DOCUMENT_BYTES > env.KAFKA_MAX_REQUEST_BYTES / 2) {
+    if (
+      env.KAFKA_MAX_REQUEST_BYTES >= 131_072 &&
+      env.CUSTOMER_MAX_DOCUMENT_BYTES > env.KAFKA_MAX_REQUEST_BYTES / 2
+    ) {
       context.addIssue({
         code: 'custom',
         path: ['CUSTOMER_MAX_DOCUMENT_BYTES'],
