@@ -34,6 +34,7 @@ import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
 import { parseCount, parseTime } from '../range-arguments.ts';
+import { printTable } from '../text-table.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 export const dlqHelp = `customer-sync dlq list [--code <codes>] [--since <time>] [--limit <n>] [--json]
@@ -225,7 +226,7 @@ async function listDeadLetters(args: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify(fields)}\n`);
       }
     } else {
-      printTable(latest);
+      printLetters(latest);
       const counts = [...byCode.entries()].map(([code, count]) => `${code} ${count}`).join(', ');
       process.stderr.write(
         `${matching} dead letter(s)${matching > 0 ? `: ${counts}` : ''}` +
@@ -271,7 +272,7 @@ async function annotateRedriven(databaseUrl: string, letters: ListedLetter[]): P
   }
 }
 
-function printTable(letters: ListedLetter[]): void {
+function printLetters(letters: ListedLetter[]): void {
   const rows = [
     ['POSITION', 'FAILED AT', 'ERROR CODE', 'PATH', 'KEY', 'REDRIVEN'],
     ...letters.map((letter) => [
@@ -283,13 +284,7 @@ function printTable(letters: ListedLetter[]): void {
       letter.redriven === undefined ? '-' : letter.redriven ? 'yes' : 'no',
     ]),
   ];
-  const widths = rows[0]?.map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] ?? '').length)),
-  );
-  for (const row of rows) {
-    const line = row.map((cell, column) => cell.padEnd(widths?.[column] ?? 0)).join('  ');
-    process.stdout.write(`${line.trimEnd()}\n`);
-  }
+  printTable(rows);
 }
 
 /* ------------------------------------------- show ------------------------------------------- */

@@ -1,18 +1,18 @@
-import { Partitioners } from 'kafkajs';
 import {
   type ParkedKind,
   type ParkedRecord,
   type ParkedRecordFilter,
   retryParkedRecords,
 } from '../../application/parked-records.ts';
-import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
-import { createRecordSender } from '../../messaging/record-sender.ts';
+import { createKafka } from '../../messaging/kafka-client.ts';
 import { REFUSAL_CODES } from '../../messaging/refused-records.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createParkedRecordStore } from '../../persistence/parked-record-store.ts';
 import { createCommandLogger } from '../command-logger.ts';
+import { createCommandRecordSender } from '../command-record-sender.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { parseCount } from '../range-arguments.ts';
+import { printTable } from '../text-table.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 export const parkedHelp = `customer-sync parked list [--kind <kind>] [--code <codes>] [--limit <n>] [--json]
@@ -167,16 +167,6 @@ async function listParked(args: string[]): Promise<number> {
   });
 }
 
-function printTable(rows: string[][]): void {
-  const widths = rows[0]?.map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] ?? '').length)),
-  );
-  for (const row of rows) {
-    const line = row.map((cell, column) => cell.padEnd(widths?.[column] ?? 0)).join('  ');
-    process.stdout.write(`${line.trimEnd()}\n`);
-  }
-}
-
 async function showParked(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     args,
@@ -247,18 +237,7 @@ async function retryParked(args: string[]): Promise<number> {
   const config = loadCommandConfig(['kafka', 'database']);
   const logger = createCommandLogger(config, 'parked-retry');
   const kafka = createKafka(config, logger, '-parked');
-  const sender = createRecordSender({
-    createProducer: () =>
-      kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      }),
-    compression: COMPRESSION_TYPE_OF[config.kafka.compression],
-    maxRequestBytes: config.kafka.maxRequestBytes,
-    logger,
-  });
+  const sender = createCommandRecordSender(kafka, config, logger);
   const database = connectDatabase(config.database.url, {
     poolMax: 1,
     applicationName: 'customer-sync-parked-retry',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, type KafkaMessage, Partitioners } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
 import { applyUpdateBatch, type UpdateBatchStore } from '../../application/apply-update-batch.ts';
 import { type ReplayReport, replayRange } from '../../application/replay-range.ts';
 import { skipAlreadyAnnounced } from '../../application/skip-already-announced.ts';
@@ -15,9 +15,9 @@ import {
   loadDeadLetteredPositions,
   skipAlreadyDeadLettered,
 } from '../../messaging/dead-lettered-positions.ts';
-import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
+import { createKafka } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
-import { createRecordSender, type RecordSender } from '../../messaging/record-sender.ts';
+import type { RecordSender } from '../../messaging/record-sender.ts';
 import {
   messagesIn,
   type PartitionRange,
@@ -35,6 +35,7 @@ import { createParkedRecordStore } from '../../persistence/parked-record-store.t
 import { createUpdateBatchStore } from '../../persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from '../../service-version.ts';
 import { createCommandLogger } from '../command-logger.ts';
+import { createCommandRecordSender } from '../command-record-sender.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress, type Progress } from '../progress.ts';
@@ -140,18 +141,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     let sender: RecordSender | undefined;
     try {
       if (!options.dryRun) {
-        sender = createRecordSender({
-          createProducer: () =>
-            kafka.producer({
-              idempotent: true,
-              maxInFlightRequests: 1,
-              allowAutoTopicCreation: false,
-              createPartitioner: Partitioners.DefaultPartitioner,
-            }),
-          compression: COMPRESSION_TYPE_OF[config.kafka.compression],
-          maxRequestBytes: config.kafka.maxRequestBytes,
-          logger,
-        });
+        sender = createCommandRecordSender(kafka, config, logger);
         await sender.connect();
       }
       const run = (store: UpdateBatchStore, failure: () => CustomerSyncError | undefined) =>

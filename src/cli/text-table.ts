@@ -1,0 +1,10 @@
+/** Writes rows as columns padded to their widest cell, the first row being the headings. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0]?.map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? '').length)),
+  );
+  for (const row of rows) {
+    const line = row.map((cell, column) => cell.padEnd(widths?.[column] ?? 0)).join('  ');
+    process.stdout.write(`${line.trimEnd()}\n`);
+  }
+}
