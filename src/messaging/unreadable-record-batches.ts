@@ -98,10 +98,10 @@ export function guardRecordBatchDecoder(original: RecordBatchDecoder): RecordBat
       return await original(decoder);
     } catch (error) {
       if ((error as { name?: string }).name === 'KafkaJSPartialMessageError') throw error;
-      // kafkajs moved past the whole batch before decoding its records; make sure of it.
-      const length = decoder.buffer.readInt32BE(batchStart + 8);
-      decoder.offset = Math.max(decoder.offset, batchStart + 12 + length);
+      // The batch's header was read whole (kafkajs checks its length first), so the marker can
+      // name its offsets; nothing after it in this record set is decoded.
       stopped.add(decoder);
+      if (decoder.buffer.length < batchStart + 12) throw new StopDecodingBatches();
       return { records: [markerFor(batchStart, decoder, error)] };
     }
   };
