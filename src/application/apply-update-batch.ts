@@ -16,6 +16,15 @@ import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last
 import { stampOf } from '../domain/stamp.ts';
 import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
 
+/**
+ * A W3C trace context (traceparent, tracestate) that an announcement continues: stored with
+ * its outbox row, published in its headers (README "Tracing"). Opaque to the use case.
+ */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
 /** What became of one request; logs and metrics read it from here alone. */
 export type UpdateOutcome =
   | { kind: 'applied'; changedFields: ChangedField[]; staleFields: ChangedField[] }
@@ -38,7 +47,11 @@ export interface UpdateBatchTransaction {
   recordProcessedEvents(
     events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
   ): Promise<void>;
-  appendToOutbox(events: CustomerUpdated[]): Promise<void>;
+  /** `traceContexts[i]`, when given, is the trace context event `i` continues */
+  appendToOutbox(
+    events: CustomerUpdated[],
+    traceContexts?: ReadonlyArray<TraceContext | undefined>,
+  ): Promise<void>;
   /** enqueues the enrichment jobs these requests ask for, in this transaction (SPEC §6) */
   requestEnrichment?(requests: CustomerUpdateRequest[]): Promise<void>;
 }
@@ -67,6 +80,8 @@ export interface ApplyUpdateBatchOptions {
    * document past it is rejected (`customer.document_too_large`); unlimited if unset.
    */
   maxDocumentBytes?: number;
+  /** the trace context of the request with this eventId, when tracing is on */
+  traceContextOf?: (eventId: string) => TraceContext | undefined;
 }
 
 /**
@@ -79,7 +94,12 @@ export interface ApplyUpdateBatchOptions {
 export async function applyUpdateBatch(
   store: UpdateBatchStore,
   requests: readonly CustomerUpdateRequest[],
-  { now = () => new Date(), signal, maxDocumentBytes }: ApplyUpdateBatchOptions = {},
+  {
+    now = () => new Date(),
+    signal,
+    maxDocumentBytes,
+    traceContextOf,
+  }: ApplyUpdateBatchOptions = {},
 ): Promise<AppliedBatch> {
   if (requests.length === 0) return { outcomes: [], announced: 0 };
   signal?.throwIfAborted();
@@ -165,7 +185,10 @@ export async function applyUpdateBatch(
     await Promise.all([
       transaction.saveCustomers([...touched.values()]),
       transaction.recordProcessedEvents(recorded),
-      transaction.appendToOutbox(announcements),
+      transaction.appendToOutbox(
+        announcements,
+        traceContextOf && announcements.map((event) => traceContextOf(event.causationId)),
+      ),
     ]);
     const enrichmentRequests = requests.filter(
       (request, index) =>

@@ -1,12 +1,12 @@
 import type { Message } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
-import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { PublishTrace, Tracing } from '../observability/tracing.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
 import { parkedRecordsOf, reportParked } from './parking.ts';
-import type { RecordSender } from './record-sender.ts';
+import type { RecordSender, RefusedMessage } from './record-sender.ts';
 
 /**
  * Turns an outbox row's JSON text into the Kafka message value (JSON, or Avro with a
@@ -35,6 +35,8 @@ export interface OutboxRelayOptions {
   retry: BackoffSettings;
   metrics: Metrics;
   logger: Logger;
+  /** set only when tracing is on: each record continues its row's trace context */
+  tracing?: Tracing;
 }
 
 export interface OutboxRelay {
@@ -47,7 +49,8 @@ export interface OutboxRelay {
 
 /**
  * SPEC §4.6: publishes the outbox to customer.updated in id order (per-customer order), at
- * least once, and deletes what Kafka acknowledged. Only the replica holding the lease relays.
+ * least once, and deletes what Kafka acknowledged. Each replica relays the shards its lease
+ * holds (outbox-store.ts), one replica per shard.
  * The loop must never throw: every failure is logged, counted and retried with backoff.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -68,7 +71,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (wakeUp.signal.aborted) wakeUp = new AbortController();
   }
 
-  async function toMessage(entry: OutboxEntry): Promise<Message> {
+  async function toMessage(
+    entry: OutboxEntry,
+    index: number,
+    trace?: PublishTrace,
+  ): Promise<Message> {
     return {
       key: kafkaKeyOf(entry),
       value: await encoder.encode(entry.payloadJson),
@@ -76,6 +83,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         'event.id': entry.eventId,
         'event.type': 'customer.updated',
         'content-type': encoder.contentType,
+        ...trace?.headersOf(index),
       },
     };
   }
@@ -89,8 +97,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function publishOnce(current: RelayLease): Promise<number> {
     const entries = await current.readBatch(options.batchSize, options.maxBatchBytes);
     if (entries.length === 0) return 0;
-    const messages = await Promise.all(entries.map(toMessage));
-    const refused = await options.sender.send(options.topic, messages);
+    const trace = options.tracing?.startPublish(
+      options.topic,
+      entries.map((entry) => entry.traceContext),
+    );
+    let refused: RefusedMessage[];
+    let messages: Message[];
+    try {
+      messages = await Promise.all(entries.map((entry, index) => toMessage(entry, index, trace)));
+      refused = await options.sender.send(options.topic, messages);
+      trace?.end();
+    } catch (error) {
+      trace?.end(error);
+      throw error;
+    }
     const refusedIndexes = new Set(refused.map((item) => item.index));
     const published = entries.filter((_, index) => !refusedIndexes.has(index));
     // Published first: should parking fail, only the refused entries are sent again.
@@ -113,10 +133,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return entries.length;
   }
 
+  let reportedShards = '';
+  /** The shards held, as a metric and, when they change, a log line (README "Sharded relay"). */
+  function reportShards(shards: readonly number[]) {
+    options.metrics.relayShardsHeld.set(shards.length);
+    options.metrics.relayLeader.set(shards.length > 0 ? 1 : 0);
+    const listed = shards.join(',');
+    if (listed !== reportedShards) log.info({ shards }, 'outbox relay shards changed');
+    reportedShards = listed;
+  }
+
   async function dropLease() {
     const held = lease;
     lease = undefined;
-    options.metrics.relayLeader.set(0);
+    reportShards([]);
     await held?.release().catch(() => {});
   }
 
@@ -130,8 +160,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await idle(Math.max(options.pollIntervalMs, 1_000));
           continue;
         }
-        options.metrics.relayLeader.set(1);
         const published = await publishOnce(lease);
+        reportShards(lease.shards());
         failures = 0;
         if (published === 0) {
           if (!running) return; // drained
@@ -140,7 +170,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (error) {
         const delayMs = backoffDelayMs(failures++, options.retry);
         options.metrics.retries.inc({ stage: 'outbox-relay' });
-        log.warn({ failure: describeFailure(error), delayMs }, 'outbox relay failed, retrying');
+        log.warn({ failure: error, delayMs }, 'outbox relay failed, retrying');
         // The lease's connection may be gone; take it again rather than trust it.
         await dropLease();
         if (!running && Date.now() + delayMs >= drainDeadline) return;

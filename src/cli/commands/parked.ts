@@ -12,6 +12,7 @@ import { createCommandLogger } from '../command-logger.ts';
 import { createCommandRecordSender } from '../command-record-sender.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { parseCount } from '../range-arguments.ts';
+import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { printTable } from '../text-table.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
@@ -138,7 +139,7 @@ async function listParked(args: string[]): Promise<number> {
   return withStore('parked-list', async (store) => {
     const records = await store.list(filter);
     if (values.json) {
-      for (const record of records) process.stdout.write(`${JSON.stringify(summary(record))}\n`);
+      for (const record of records) process.stdout.write(`${terminalSafeJson(summary(record))}\n`);
       return 0;
     }
     const rows = [
@@ -201,17 +202,21 @@ async function showParked(args: string[]): Promise<number> {
           }
         : {}),
     };
+    // A dead letter's key, headers and value were written by whoever produced the original
+    // message: shown escaped (terminal-text.ts).
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(shown)}\n`);
+      process.stdout.write(`${terminalSafeJson(shown)}\n`);
       return 0;
     }
     for (const [name, value] of Object.entries(shown)) {
       if (name === 'headers') continue;
-      process.stdout.write(`${name.padEnd(14)} ${value === null ? '-' : String(value)}\n`);
+      process.stdout.write(
+        `${name.padEnd(14)} ${value === null ? '-' : terminalSafe(String(value))}\n`,
+      );
     }
     for (const [name, value] of Object.entries(headers))
       process.stdout.write(
-        `header         ${name}: ${Array.isArray(value) ? value.join(', ') : value}\n`,
+        `header         ${terminalSafe(name)}: ${terminalSafe(Array.isArray(value) ? value.join(', ') : value)}\n`,
       );
     if (!reveal)
       process.stdout.write(
