@@ -235,6 +235,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       { ...unreadable, attempt, delayMs },
       'record batch cannot be read; partition paused, fetching it again',
     );
+    progress?.heldBack(payload.batch.topic, payload.batch.partition);
     const resume = payload.pause();
     const timer = setTimeout(() => {
       unreadableResumes.delete(timer);
