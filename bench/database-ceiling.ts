@@ -34,6 +34,8 @@ export async function measureDatabaseCeiling(options: {
   chunkSize: number;
   concurrency: number;
   poolMax: number;
+  /** the service's CUSTOMER_MAX_DOCUMENT_BYTES: the ceiling applies the same rules */
+  maxDocumentBytes: number;
 }): Promise<CeilingResult> {
   const queues = await decodeByPartition(options.messages, options.partitions);
   const chunks = queues.map((requests) => chunk(requests, options.chunkSize));
@@ -62,7 +64,9 @@ export async function measureDatabaseCeiling(options: {
     const worker = async () => {
       for (let taken = takeChunk(); taken !== undefined; taken = takeChunk()) {
         const [partition, requests] = taken;
-        const applied = await applyUpdateBatch(store, requests);
+        const applied = await applyUpdateBatch(store, requests, {
+          maxDocumentBytes: options.maxDocumentBytes,
+        });
         announced += applied.announced;
         busy.delete(partition);
       }

@@ -5,6 +5,7 @@ import { type Admin, Kafka, logLevel, Partitioners } from 'kafkajs';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config/config.ts';
 import { createDatabase, databaseUrl, dropDatabase } from '../src/devstack/databases.ts';
+import { registerKafkaCodecs } from '../src/messaging/kafka-client.ts';
 import { createTopicsAndAwaitLeaders } from '../src/messaging/topics.ts';
 import { DEFAULT_CHUNK_SIZE } from '../src/messaging/update-consumer.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
@@ -85,6 +86,7 @@ export async function runBenchmark(
   const { log } = options;
   const serviceDefaults = serviceConfigDefaults(options.serviceEnv);
   const run = `bench_${randomBytes(4).toString('hex')}`;
+  registerKafkaCodecs(); // the service's customer.updated is compressed (KAFKA_COMPRESSION)
   const kafka = new Kafka({
     clientId: 'customer-sync-bench',
     brokers: infrastructure.kafkaBrokers.split(','),
@@ -126,6 +128,7 @@ export async function runBenchmark(
       chunkSize: DEFAULT_CHUNK_SIZE,
       concurrency: serviceDefaults.partitionsConsumedConcurrently,
       poolMax: serviceDefaults.poolMax,
+      maxDocumentBytes: serviceDefaults.maxDocumentBytes,
     });
     log(`  ${Math.round(ceiling.eventsPerSecond)} events/s (${ceiling.announced} announced)`);
 
@@ -392,6 +395,7 @@ function serviceConfigDefaults(serviceEnv: Record<string, string>) {
   return {
     partitionsConsumedConcurrently: loaded.config.kafka.partitionsConsumedConcurrently,
     poolMax: loaded.config.database.poolMax,
+    maxDocumentBytes: loaded.config.customerMaxDocumentBytes,
   };
 }
 

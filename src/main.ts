@@ -7,10 +7,11 @@ import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
-import { createKafka } from './messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
 import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
+import { createRecordSender } from './messaging/record-sender.ts';
 import { ensureTopics } from './messaging/topics.ts';
 import { createUpdateConsumer } from './messaging/update-consumer.ts';
 import { createConsumerProgress } from './observability/consumer-progress.ts';
@@ -22,6 +23,7 @@ import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
+import { createParkedRecordStore } from './persistence/parked-record-store.ts';
 import { pruneProcessedEvents } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
@@ -105,14 +107,22 @@ async function startComponents(
     }
   }
 
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
-    createPartitioner: Murmur2Partitioner,
+  // The relay and the dead-letter publisher send through one sender (record-sender.ts).
+  const sender = createRecordSender({
+    createProducer: () =>
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
+        createPartitioner: Murmur2Partitioner,
+      }),
+    compression: COMPRESSION_TYPE_OF[config.kafka.compression],
+    maxRequestBytes: config.kafka.maxRequestBytes,
+    logger,
   });
-  await step(producer.connect());
-  started(() => producer.disconnect());
+  await step(sender.connect());
+  started(() => sender.disconnect());
+  const parked = createParkedRecordStore(database.sql);
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
   const outboxStore = createOutboxStore(database.sql, {
@@ -124,10 +134,11 @@ async function startComponents(
   metrics.relayShardsConfigured.set(config.outbox.shards);
   const relay = createOutboxRelay({
     store: outboxStore,
-    producer,
+    sender,
     topic: config.topics.customerUpdated,
     encoder: formats.encoder,
     batchSize: config.outbox.batchSize,
+    maxBatchBytes: config.kafka.maxRequestBytes,
     pollIntervalMs: config.outbox.pollIntervalMs,
     retry: config.retry,
     metrics,
@@ -151,11 +162,16 @@ async function startComponents(
     applyBatch: (requests, signal, traceContextOf) =>
       applyUpdateBatch(batchStore, requests, {
         signal,
+        maxDocumentBytes: config.customerMaxDocumentBytes,
         ...(traceContextOf ? { traceContextOf } : {}),
       }),
-    deadLetters: createDeadLetterPublisher(producer, config.topics.deadLetter, {
-      serviceVersion: SERVICE_VERSION,
-      now: () => new Date(),
+    deadLetters: createDeadLetterPublisher({
+      sender,
+      deadLetterTopic: config.topics.deadLetter,
+      context: { serviceVersion: SERVICE_VERSION, now: () => new Date() },
+      parked,
+      metrics,
+      logger,
     }),
     retry: config.retry,
     metrics,
@@ -300,7 +316,7 @@ async function startComponents(
       await relay.stop(deadline - 1_000);
       await outboxStore.close();
       await unlisten().catch(() => {});
-      await producer.disconnect();
+      await sender.disconnect();
       liveness.stop();
       await lagSampler.close();
       await http.close();

@@ -3,9 +3,15 @@ import type {
   ValidationFailure,
 } from '../contracts/customer-update-requested.ts';
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import { ERROR_CODES } from '../contracts/error-codes.ts';
 import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import { type ChangedField, emptyCustomerRecord } from '../domain/customer-record.ts';
-import { customerUpdatedEvent, type StoredCustomer } from '../domain/customer-snapshot.ts';
+import {
+  customerDocumentBytes,
+  customerUpdatedEvent,
+  growsPastDocumentLimit,
+  type StoredCustomer,
+} from '../domain/customer-snapshot.ts';
 import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last-writer-wins.ts';
 import { stampOf } from '../domain/stamp.ts';
 import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
@@ -78,6 +84,11 @@ export interface ApplyUpdateBatchOptions {
    * back instead of committing (see update-consumer.ts for why a late commit is still safe).
    */
   signal?: AbortSignal;
+  /**
+   * CUSTOMER_MAX_DOCUMENT_BYTES: a request whose metadata patch would grow the customer's
+   * document past it is rejected (`customer.document_too_large`); unlimited if unset.
+   */
+  maxDocumentBytes?: number;
   /** the trace context of the request with this eventId, when tracing is on */
   traceContextOf?: (eventId: string) => TraceContext | undefined;
 }
@@ -92,7 +103,12 @@ export interface ApplyUpdateBatchOptions {
 export async function applyUpdateBatch(
   store: UpdateBatchStore,
   requests: readonly CustomerUpdateRequest[],
-  { now = () => new Date(), signal, traceContextOf }: ApplyUpdateBatchOptions = {},
+  {
+    now = () => new Date(),
+    signal,
+    maxDocumentBytes,
+    traceContextOf,
+  }: ApplyUpdateBatchOptions = {},
 ): Promise<AppliedBatch> {
   if (requests.length === 0) return { outcomes: [], announced: 0 };
   signal?.throwIfAborted();
@@ -112,6 +128,7 @@ export async function applyUpdateBatch(
     const touched = new Map<string, StoredCustomer>();
     const recorded: ProcessedEvent[] = [];
     const announcements: CustomerUpdated[] = [];
+    const documentBytes = new Map<string, number>();
 
     for (const request of requests) {
       if (processed.has(request.eventId) || seenInBatch.has(request.eventId)) {
@@ -124,8 +141,6 @@ export async function applyUpdateBatch(
         outcomes.push({ kind: 'rejected', failure });
         continue;
       }
-      seenInBatch.add(request.eventId);
-
       const id = customerKeyId(request);
       const before = touched.get(id) ?? stored.get(id) ?? newCustomer(request, appliedAt);
       const merged = mergeFieldsLastWriterWins(before.record, toFieldWrite(request));
@@ -134,6 +149,22 @@ export async function applyUpdateBatch(
         record: merged.record,
         updatedAt: merged.changedFields.length > 0 ? appliedAt : before.updatedAt,
       };
+      // Only metadata is unbounded: the other fields together are a few KiB by contract.
+      if (maxDocumentBytes !== undefined && request.metadataPatch !== undefined) {
+        const beforeBytes = documentBytes.get(id) ?? customerDocumentBytes(before);
+        const afterBytes = customerDocumentBytes(after);
+        if (growsPastDocumentLimit(beforeBytes, afterBytes, maxDocumentBytes)) {
+          // Not recorded as processed, like a tenant rule: after a fix, a redrive applies it.
+          documentBytes.set(id, beforeBytes);
+          outcomes.push({
+            kind: 'rejected',
+            failure: documentTooLarge(afterBytes, maxDocumentBytes),
+          });
+          continue;
+        }
+        documentBytes.set(id, afterBytes);
+      }
+      seenInBatch.add(request.eventId);
       touched.set(id, after);
 
       const outcome = outcomeOf(merged.changedFields, merged.staleFields);
@@ -182,6 +213,14 @@ export async function applyUpdateBatch(
     signal?.throwIfAborted();
     return { outcomes, announced: announcements.length };
   });
+}
+
+function documentTooLarge(bytes: number, limit: number): ValidationFailure {
+  return {
+    code: ERROR_CODES.customerDocumentTooLarge,
+    message: `applied, the metadata patch would grow the customer's document to ${bytes} bytes, past the limit of ${limit} (CUSTOMER_MAX_DOCUMENT_BYTES)`,
+    path: 'data.metadata',
+  };
 }
 
 function outcomeOf(

@@ -88,6 +88,13 @@ const COMMANDS: Record<string, Command> = {
       return { help: explainHelp, run: explainCommand };
     },
   },
+  parked: {
+    summary: 'records the broker refused for good: parked list|show|retry',
+    load: async () => {
+      const { parkedHelp, parkedCommand } = await import('./commands/parked.ts');
+      return { help: parkedHelp, run: parkedCommand };
+    },
+  },
   republish: {
     summary: 're-emit current customer snapshots to customer.updated',
     load: async () => {

@@ -47,6 +47,12 @@ export const ERROR_CODES = {
   schemaWireFormatRequired: 'schema.wire_format_required',
   /** The database rejected the event even when applied alone (not a transient failure). */
   applyFailed: 'apply.failed',
+  /**
+   * Applied, the event would grow the customer's document past CUSTOMER_MAX_DOCUMENT_BYTES, so
+   * that its announcement could outgrow what Kafka accepts (SPEC §4.4); the customer keeps its
+   * state. Not recorded as processed: raise the limit or shrink the metadata, then redrive.
+   */
+  customerDocumentTooLarge: 'customer.document_too_large',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -35,14 +35,37 @@ export function customerUpdatedEvent(input: {
     causationId: input.causationId,
     reason: input.reason,
     changedFields: input.changedFields,
-    customer: {
-      externalId: customer.externalId,
-      // every customer field, in CUSTOMER_FIELDS order (the API's response shape, SPEC §5)
-      ...customer.record.values,
-      metadata: customer.record.metadata,
-      version: customer.record.version,
-      createdAt: customer.createdAt,
-      updatedAt: customer.updatedAt,
-    },
+    customer: customerDocument(customer),
   };
+}
+
+/** The customer as customer.updated carries it: the API's response shape (SPEC §5). */
+export function customerDocument(customer: StoredCustomer): CustomerUpdated['customer'] {
+  return {
+    externalId: customer.externalId,
+    // every customer field, in CUSTOMER_FIELDS order (the API's response shape, SPEC §5)
+    ...customer.record.values,
+    metadata: customer.record.metadata,
+    version: customer.record.version,
+    createdAt: customer.createdAt,
+    updatedAt: customer.updatedAt,
+  };
+}
+
+/** The size of the customer's document as JSON, the way its announcement carries it. */
+export function customerDocumentBytes(customer: StoredCustomer): number {
+  return Buffer.byteLength(JSON.stringify(customerDocument(customer)));
+}
+
+/**
+ * SPEC §4.4: a change may not grow a customer's document past the limit, so that every
+ * announcement fits what Kafka accepts. A change that shrinks or keeps the size of a document
+ * already past it (a lowered limit, metadata keys deleted) is applied: that is the way back.
+ */
+export function growsPastDocumentLimit(
+  beforeBytes: number,
+  afterBytes: number,
+  limit: number,
+): boolean {
+  return afterBytes > limit && afterBytes > beforeBytes;
 }

@@ -1,6 +1,11 @@
-import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { ParkedRecordStore } from '../application/parked-records.ts';
 import type { ValidationFailure } from '../contracts/error-codes.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { shelterProducerHeaders } from './dead-letter-records.ts';
+import { parkedRecordsOf, reportParked } from './parking.ts';
+import type { RecordSender } from './record-sender.ts';
 
 export interface DeadLetter {
   message: KafkaMessage;
@@ -42,22 +47,38 @@ export interface DeadLetterPublisher {
   publish(letters: DeadLetter[]): Promise<void>;
 }
 
+export interface DeadLetterPublisherOptions {
+  sender: RecordSender;
+  deadLetterTopic: string;
+  context: DeadLetterHeaderContext;
+  /** where letters the broker refuses for good go (SPEC §4.4: they never hold up the partition) */
+  parked: Pick<ParkedRecordStore, 'park'>;
+  metrics: Pick<Metrics, 'parkedRecords'>;
+  logger: Logger;
+}
+
+/**
+ * Publishes a chunk's letters in requests that fit the broker (record-sender.ts). A letter the
+ * broker refuses for good (larger than the DLQ topic takes, …) is parked in Postgres before
+ * publish returns, so the offset may move past it and nothing is lost.
+ */
 export function createDeadLetterPublisher(
-  producer: Producer,
-  deadLetterTopic: string,
-  context: DeadLetterHeaderContext,
+  options: DeadLetterPublisherOptions,
 ): DeadLetterPublisher {
+  const log = options.logger.child({ component: 'dead-letter-publisher' });
   return {
     async publish(letters) {
       if (letters.length === 0) return;
-      await producer.send({
-        topic: deadLetterTopic,
-        messages: letters.map((letter) => ({
-          key: letter.message.key,
-          value: letter.message.value,
-          headers: deadLetterHeaders(letter, context),
-        })),
-      });
+      const messages = letters.map((letter) => ({
+        key: letter.message.key,
+        value: letter.message.value,
+        headers: deadLetterHeaders(letter, options.context),
+      }));
+      const refused = await options.sender.send(options.deadLetterTopic, messages);
+      if (refused.length === 0) return;
+      const records = parkedRecordsOf('dead_letter', options.deadLetterTopic, messages, refused);
+      await options.parked.park(records);
+      reportParked(records, options.metrics, log);
     },
   };
 }

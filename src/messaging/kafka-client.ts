@@ -1,7 +1,41 @@
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
-import type { Config } from '../config/config.ts';
+import kafkajs, {
+  CompressionTypes,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  type SASLOptions,
+} from 'kafkajs';
+import type { Config, OutputCompression } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { CODEC_IDS, type CodecName, KAFKA_CODECS, unknownCodec } from './kafka-codecs.ts';
 import { checkKafkaTls } from './kafka-tls-check.ts';
+import { installRecordBatchGuard } from './unreadable-record-batches.ts';
+
+export const COMPRESSION_TYPE_OF: Record<OutputCompression, CompressionTypes> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+};
+
+/**
+ * Every Kafka client of this process reads and writes all of Kafka's codecs, and a record
+ * batch it still cannot read stops only its partition (SPEC §4.4). kafkajs keeps both in
+ * module state, so this runs once, when this module loads, before any client exists; test and
+ * bench clients made with `new Kafka` call it too.
+ */
+export function registerKafkaCodecs(): void {
+  // not a named export of kafkajs' CommonJS module for Node's ES module loader
+  const codecs = kafkajs.CompressionCodecs as unknown as Record<number, () => unknown>;
+  for (const [name, id] of Object.entries(CODEC_IDS))
+    codecs[id] = () => KAFKA_CODECS[name as CodecName];
+  // ids 5–7 are unassigned: kafkajs would read such a batch as uncompressed records
+  for (const id of [5, 6, 7]) codecs[id] = () => unknownCodec(id);
+  installRecordBatchGuard();
+}
+
+registerKafkaCodecs();
 
 const PINO_LEVEL_OF: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

@@ -1,10 +1,12 @@
-import type { Message, Producer } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PublishTrace, Tracing } from '../observability/tracing.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
+import { parkedRecordsOf, reportParked } from './parking.ts';
+import type { RecordSender, RefusedMessage } from './record-sender.ts';
 
 /**
  * Turns an outbox row's JSON text into the Kafka message value (JSON, or Avro with a
@@ -23,10 +25,12 @@ export const jsonEncoder: CustomerUpdatedEncoder = {
 
 export interface OutboxRelayOptions {
   store: OutboxStore;
-  producer: Producer;
+  sender: RecordSender;
   topic: string;
   encoder?: CustomerUpdatedEncoder;
   batchSize: number;
+  /** KAFKA_MAX_REQUEST_BYTES: a batch reads at most about this much payload */
+  maxBatchBytes: number;
   pollIntervalMs: number;
   retry: BackoffSettings;
   metrics: Metrics;
@@ -84,26 +88,48 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     };
   }
 
-  /** Publishes one batch; returns how many entries it published. */
+  /**
+   * Publishes one batch; returns how many entries it took out of the outbox. An entry the
+   * broker refuses for good is parked (SPEC §4.4) and the relay goes on: the customer's later
+   * announcements are published after it as usual, and the parked one waits for an operator
+   * (README "Parked records").
+   */
   async function publishOnce(current: RelayLease): Promise<number> {
-    const entries = await current.readBatch(options.batchSize);
+    const entries = await current.readBatch(options.batchSize, options.maxBatchBytes);
     if (entries.length === 0) return 0;
     const trace = options.tracing?.startPublish(
       options.topic,
       entries.map((entry) => entry.traceContext),
     );
+    let refused: RefusedMessage[];
+    let messages: Message[];
     try {
-      const messages = await Promise.all(
-        entries.map((entry, index) => toMessage(entry, index, trace)),
-      );
-      await options.producer.send({ topic: options.topic, messages });
+      messages = await Promise.all(entries.map((entry, index) => toMessage(entry, index, trace)));
+      refused = await options.sender.send(options.topic, messages);
       trace?.end();
     } catch (error) {
       trace?.end(error);
       throw error;
     }
-    await current.deletePublished(entries.map((entry) => entry.id));
-    options.metrics.outboxPublished.inc(entries.length);
+    const refusedIndexes = new Set(refused.map((item) => item.index));
+    const published = entries.filter((_, index) => !refusedIndexes.has(index));
+    // Published first: should parking fail, only the refused entries are sent again.
+    if (published.length > 0) await current.deletePublished(published.map((entry) => entry.id));
+    options.metrics.outboxPublished.inc(published.length);
+    if (refused.length > 0) {
+      const about = (index: number) => {
+        const { eventId, tenantId, externalId } = entries[index] as OutboxEntry;
+        return { eventId, tenantId, externalId };
+      };
+      const records = parkedRecordsOf('announcement', options.topic, messages, refused, about);
+      await current.park(
+        refused.map(({ index }, position) => ({
+          id: (entries[index] as OutboxEntry).id,
+          record: records[position] as (typeof records)[number],
+        })),
+      );
+      reportParked(records, options.metrics, log);
+    }
     return entries.length;
   }
 

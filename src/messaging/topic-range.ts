@@ -1,5 +1,9 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CustomerSyncError } from '../errors.ts';
+import {
+  type UnreadableRecordBatch,
+  unreadableRecordBatchOf,
+} from './unreadable-record-batches.ts';
 
 /** Offsets `[start, end)` of one partition: `start` is read, `end` is not. */
 export interface PartitionRange {
@@ -182,8 +186,23 @@ export async function readTopicRange(options: ReadTopicRangeOptions): Promise<Ra
         const position = positions.get(partition);
         if (end === undefined || position === undefined || !remaining.has(partition)) return;
         if (options.signal?.aborted || !isRunning() || isStale()) return;
+        // A batch this process cannot decode ends the read with a clear error: a range read
+        // must not step over it (SPEC §4.5), and rerunning after the fix reads it.
+        const unreadable = batch.messages
+          .map(unreadableRecordBatchOf)
+          .find(
+            (marker) =>
+              marker !== undefined &&
+              BigInt(marker.lastOffset) >= position &&
+              BigInt(marker.firstOffset) < end,
+          );
+        const readable = unreadable
+          ? batch.messages.filter(
+              (message) => BigInt(message.offset) < BigInt(unreadable.firstOffset),
+            )
+          : batch.messages;
         // After a rebalance kafkajs may fetch again from an older offset: skip what was handled.
-        const messages = batch.messages.filter((message) => {
+        const messages = readable.filter((message) => {
           const offset = BigInt(message.offset);
           return offset >= position && offset < end;
         });
@@ -204,6 +223,10 @@ export async function readTopicRange(options: ReadTopicRangeOptions): Promise<Ra
         }
         if (handled < messages.length) {
           settle({}); // interrupted inside the batch
+          return;
+        }
+        if (unreadable) {
+          settle({ error: unreadableBatchError(options.topic, partition, unreadable) });
           return;
         }
         const next = BigInt(batch.lastOffset()) + 1n;
@@ -242,4 +265,16 @@ export async function readTopicRange(options: ReadTopicRangeOptions): Promise<Ra
     // Nothing was committed, so a failed leave costs nothing but a session timeout.
     await consumer.disconnect().catch(() => {});
   }
+}
+
+function unreadableBatchError(
+  topic: string,
+  partition: number,
+  unreadable: UnreadableRecordBatch,
+): CustomerSyncError {
+  return new CustomerSyncError(
+    'kafka.unreadable_record_batch',
+    `${topic} partition ${partition} offsets ${unreadable.firstOffset}-${unreadable.lastOffset} cannot be read: ${unreadable.reason}`,
+    { canRetry: true },
+  );
 }

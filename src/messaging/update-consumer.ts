@@ -14,6 +14,10 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { ChunkTrace, Tracing } from '../observability/tracing.ts';
 import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
+import {
+  type UnreadableRecordBatch,
+  unreadableRecordBatchOf,
+} from './unreadable-record-batches.ts';
 import { type ApplyBatch, createUpdateChunkProcessor } from './update-chunk-processor.ts';
 
 export interface UpdateConsumerOptions {
@@ -204,12 +208,51 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     }
   }
 
+  /** failed reads of an unreadable record batch per partition, for its backoff */
+  const unreadableAttempts = new Map<string, number>();
+  const unreadableResumes = new Set<NodeJS.Timeout>();
+
+  /**
+   * SPEC §4.5: a record batch this process cannot decode is not skipped; the partition pauses
+   * and fetches it again after a backoff (a fixed deployment reads it), while the other
+   * partitions go on. Paused, not slept on: kafkajs fetches a broker's partitions again only
+   * once every batch of the last fetch is done. Loud, because it needs an operator.
+   */
+  function pauseForUnreadableBatch(
+    payload: EachBatchPayload,
+    unreadable: UnreadableRecordBatch,
+    log: Logger,
+  ) {
+    const key = `${payload.batch.topic}:${payload.batch.partition}`;
+    const attempt = unreadableAttempts.get(key) ?? 0;
+    unreadableAttempts.set(key, attempt + 1);
+    const delayMs = backoffDelayMs(attempt, options.retry);
+    options.metrics.unreadableRecordBatches.inc({
+      topic: payload.batch.topic,
+      codec: unreadable.codec,
+    });
+    log.error(
+      { ...unreadable, attempt, delayMs },
+      'record batch cannot be read; partition paused, fetching it again',
+    );
+    progress?.heldBack(payload.batch.topic, payload.batch.partition);
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      unreadableResumes.delete(timer);
+      resume();
+    }, delayMs);
+    unreadableResumes.add(timer);
+  }
+
   async function eachBatch(payload: EachBatchPayload) {
     const { batch } = payload;
     const log = options.logger.child({ topic: batch.topic, partition: batch.partition });
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+    const unreadableAt = batch.messages.findIndex((message) => unreadableRecordBatchOf(message));
+    const readable = unreadableAt === -1 ? batch.messages : batch.messages.slice(0, unreadableAt);
+    if (unreadableAt !== 0) unreadableAttempts.delete(`${batch.topic}:${batch.partition}`);
+    for (let start = 0; start < readable.length; start += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;
-      const messages = batch.messages.slice(start, start + chunkSize);
+      const messages = readable.slice(start, start + chunkSize);
       const startedAt = performance.now();
       progress?.chunkStarted(batch.topic, batch.partition, Number(messages[0]?.timestamp));
       const trace = options.tracing?.startChunk({
@@ -244,6 +287,13 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       if (outcomes.includes('applied')) options.onAnnounced?.();
       await heartbeatQuietly(payload);
     }
+    const unreadable = batch.messages[unreadableAt];
+    if (unreadable !== undefined && payload.isRunning() && !payload.isStale())
+      pauseForUnreadableBatch(
+        payload,
+        unreadableRecordBatchOf(unreadable) as UnreadableRecordBatch,
+        log,
+      );
   }
 
   function recordChunkMetrics(messages: KafkaMessage[], outcomes: Outcome[], startedAt: number) {
@@ -274,6 +324,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     async stop() {
       progress?.stopping();
       stopping.abort();
+      for (const timer of unreadableResumes) clearTimeout(timer);
       await consumer.stop();
       await consumer.disconnect();
       member = false;

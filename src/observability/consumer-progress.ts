@@ -16,6 +16,11 @@ export interface ConsumerProgress {
   chunkStarted(topic: string, partition: number, oldestTimestampMs: number): void;
   /** the offset after a chunk was committed */
   committed(topic: string, partition: number): void;
+  /**
+   * the partition is paused on a record batch this process cannot read, reported and fetched
+   * again with backoff (update-consumer.ts): held back on purpose, not stuck
+   */
+  heldBack(topic: string, partition: number): void;
   /** the lag of the assigned partitions, as the broker reports it */
   lagSampled(lags: readonly PartitionLag[]): void;
   snapshot(): ProgressSnapshot;
@@ -41,6 +46,8 @@ export interface PartitionProgress {
   waitingSince?: number;
   /** the timestamp of the oldest message being applied and not committed yet */
   oldestPendingTimestamp?: number;
+  /** the latest attempt at a record batch that cannot be read (heldBack) */
+  heldBackAt?: number;
 }
 
 export interface ProgressSnapshot {
@@ -105,6 +112,10 @@ export function createConsumerProgress(now: () => number = Date.now): ConsumerPr
       if (!progress) return;
       progress.lastCommitAt = now();
       delete progress.oldestPendingTimestamp;
+    },
+    heldBack(topic, partition) {
+      const progress = partitions.get(keyOf(topic, partition));
+      if (progress) progress.heldBackAt = now();
     },
     lagSampled(lags) {
       const at = now();

@@ -16,8 +16,11 @@ import type { ProgressSnapshot } from './consumer-progress.ts';
  *    Each clock starts at the latest of: the event it waits for, the assignment, the start of
  *    the calm period; for (c) also the moment the lag became > 0. So a partition paused while
  *    it retries a database or broker outage is not stuck: readiness is red, liveness green,
- *    and it gets the full timeout again once both answer. A partition waiting on something
- *    inside a database that answers (a lock held elsewhere, a wedged connection) is stuck.
+ *    and it gets the full timeout again once both answer. Nor is a partition held back on a
+ *    record batch it cannot read (an unknown codec, a decompression bomb): each new attempt
+ *    restarts its clock, since a restart would read the same batch again. A partition waiting
+ *    on something inside a database that answers (a lock held elsewhere, a wedged connection)
+ *    is stuck.
  * 3. While the service is stopping, only rule 1 applies.
  */
 export interface LivenessThresholds {
@@ -70,6 +73,7 @@ export function assessLiveness(
           partition.assignedAt,
           partition.lastCommitAt,
           partition.waitingSince,
+          partition.heldBackAt,
         );
         if (stalledMs !== undefined)
           problems.push({

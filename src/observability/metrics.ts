@@ -189,6 +189,18 @@ export function createMetrics() {
       help: 'OUTBOX_SHARDS: the shards the replicas share out; an unheld one announces nothing',
       registers,
     }),
+    unreadableRecordBatches: new Counter({
+      name: 'customer_sync_unreadable_record_batches_total',
+      help: 'fetched record batches that could not be decoded (unknown codec, corrupt or oversized compressed data); their partition is paused and fetches them again',
+      labelNames: ['topic', 'codec'] as const,
+      registers,
+    }),
+    parkedRecords: new Counter({
+      name: 'customer_sync_parked_records_total',
+      help: 'outgoing records the broker refused for good (size, content), parked in Postgres for an operator, by kind (announcement, dead_letter) and code',
+      labelNames: ['kind', 'code'] as const,
+      registers,
+    }),
   };
   for (const outcome of OUTCOMES) metrics.events.inc({ outcome }, 0);
   for (const code of ALL_ERROR_CODES) metrics.deadLetters.inc({ code }, 0);

@@ -1,9 +1,11 @@
 import postgres, { type Sql } from 'postgres';
+import type { NewParkedRecord } from '../application/parked-records.ts';
 import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
 import type { DatabaseTls } from '../config/security-variables.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { reconnectDelaySeconds } from './database.ts';
 import { postgresSslOption } from './database-tls.ts';
+import { insertParkedRecords } from './parked-record-store.ts';
 import { INITIAL_SHARD_ROUND_STATE, planShardRound } from './relay-shard-plan.ts';
 
 export interface OutboxEntry {
@@ -25,9 +27,15 @@ export interface OutboxEntry {
  * relayed by one replica at a time, which is what per-customer order needs (SPEC §4.6).
  */
 export interface RelayLease {
-  /** rebalances the shards when a round is due, then reads the oldest rows of the held ones */
-  readBatch(limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Rebalances the shards when a round is due, then reads the oldest rows of the held ones: at
+   * most `limit` of them and, beyond the first, at most `maxBytes` of payload together, so
+   * that a batch of large snapshots is not read into memory all at once.
+   */
+  readBatch(limit: number, maxBytes: number): Promise<OutboxEntry[]>;
   deletePublished(ids: string[]): Promise<void>;
+  /** takes refused entries out of the outbox and parks them, in one transaction (SPEC §4.4) */
+  park(entries: Array<{ id: string; record: NewParkedRecord }>): Promise<void>;
   /** the shards held since the last readBatch */
   shards(): readonly number[];
   release(): Promise<void>;
@@ -242,7 +250,7 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
     }
 
     return {
-      async readBatch(limit) {
+      async readBatch(limit, maxBytes) {
         if (Date.now() >= nextRoundAt) {
           await rebalance();
           nextRoundAt = Date.now() + rebalanceMs;
@@ -264,12 +272,22 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
               trace_state: string | null;
             }[]
           >`
-            select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json,
+            select id::text, event_id::text, tenant_id, external_id, payload_json,
                    trace_parent, trace_state
-            from outbox
-            where ${everyShard}
-               or key_hash % ${shardCount} = any(string_to_array(${shards}, ',')::int[])
-            order by outbox.id limit ${limit}`,
+            from (
+              select head.*,
+                     sum(octet_length(payload_json)) over (order by head.id) as running_bytes
+              from (
+                select outbox.id, event_id, tenant_id, external_id,
+                       payload::text as payload_json, trace_parent, trace_state
+                from outbox
+                where ${everyShard}
+                   or key_hash % ${shardCount} = any(string_to_array(${shards}, ',')::int[])
+                order by outbox.id limit ${limit}
+              ) as head
+            ) as batch
+            where running_bytes - octet_length(payload_json) < ${maxBytes}
+            order by batch.id`,
         );
         return rows.map((row) => ({
           id: row.id,
@@ -295,6 +313,20 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
           client`
             delete from outbox
             where id = any(string_to_array(${ids.join(',')}, ',')::bigint[])`,
+        );
+      },
+      async park(entries) {
+        if (entries.length === 0) return;
+        await onLeaseSession(() =>
+          client.begin(async (transaction) => {
+            await insertParkedRecords(
+              transaction,
+              entries.map((entry) => entry.record),
+            );
+            await transaction`
+              delete from outbox
+              where id = any(string_to_array(${entries.map((entry) => entry.id).join(',')}, ',')::bigint[])`;
+          }),
         );
       },
       shards: () => [...held].sort((a, b) => a - b),

@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  customType,
   date,
   index,
   integer,
@@ -269,3 +270,39 @@ export const republishRuns = pgTable('republish_runs', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
 });
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * SPEC §4.4: outgoing records the broker refused for good (too large, invalid), kept for an
+ * operator instead of being retried in front of everything else: announcements taken out of
+ * the outbox, and dead letters. Stored as they were sent (key, value and headers bytes), so
+ * `customer-sync parked retry` sends exactly that again once the cause is fixed.
+ */
+export const parkedRecords = pgTable(
+  'parked_records',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** announcement (customer.updated) | dead_letter */
+    kind: text('kind').notNull(),
+    topic: text('topic').notNull(),
+    key: bytea('key'),
+    value: bytea('value'),
+    /** header name -> values, each base64: header values are bytes */
+    headers: jsonb('headers').$type<Record<string, string[]>>().notNull(),
+    /** the refusal (src/messaging/refused-records.ts), PII-free */
+    errorCode: text('error_code').notNull(),
+    errorMessage: text('error_message').notNull(),
+    /** the announcement's eventId; for a dead letter, null */
+    eventId: uuid('event_id'),
+    tenantId: text('tenant_id'),
+    externalId: text('external_id'),
+    parkedAt: timestamp('parked_at', { withTimezone: true }).notNull().defaultNow(),
+    retries: integer('retries').notNull().default(0),
+    lastRetriedAt: timestamp('last_retried_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('parked_records_code_idx').on(table.errorCode, table.parkedAt),
+    check('parked_records_kind_check', sql`kind in ('announcement', 'dead_letter')`),
+  ],
+);

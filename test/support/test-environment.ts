@@ -3,6 +3,7 @@ import type { Admin } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createDatabase, databaseUrl, dropDatabase } from '../../src/devstack/databases.ts';
+import { registerKafkaCodecs } from '../../src/messaging/kafka-client.ts';
 import { createTopicsAndAwaitLeaders } from '../../src/messaging/topics.ts';
 import { applyMigrations } from '../../src/persistence/migrate.ts';
 import { registerCleanup } from './cleanup.ts';
@@ -43,6 +44,8 @@ export function testSql(url: string) {
 
 export function testKafka(clientId = 'customer-sync-test'): Kafka {
   const { kafkaBrokers } = testInfrastructure();
+  // what the service writes (KAFKA_COMPRESSION) and what tests produce is read by every codec
+  registerKafkaCodecs();
   return new Kafka({ clientId, brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
 }
 

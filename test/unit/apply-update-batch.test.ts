@@ -12,7 +12,11 @@ import {
 } from '../../src/contracts/customer-update-requested.ts';
 import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
 import { customerKeyId } from '../../src/domain/customer-key.ts';
-import type { StoredCustomer } from '../../src/domain/customer-snapshot.ts';
+import {
+  customerDocumentBytes,
+  growsPastDocumentLimit,
+  type StoredCustomer,
+} from '../../src/domain/customer-snapshot.ts';
 import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-request-builder.ts';
 
 /**
@@ -264,5 +268,77 @@ describe('applyUpdateBatch', () => {
       /abandoned/,
     );
     assert.equal(started, false);
+  });
+});
+
+describe('the size limit of a customer document (CUSTOMER_MAX_DOCUMENT_BYTES)', () => {
+  const LIMIT = 65_536;
+  /** a metadata patch of about 15 KB under a key of its own */
+  const bigPatch = (key: string) => ({ [key]: 'x'.repeat(15_000) });
+
+  it('dead-letters the event that would grow a customer past the limit and keeps its state, while the rest of the batch applies', async () => {
+    const memory = inMemoryStore();
+    const patches = Array.from({ length: 6 }, (_, index) =>
+      request(
+        anUpdateRequest()
+          .withExternalId('c-big')
+          .withMetadata(bigPatch(`k${index}`)),
+      ),
+    );
+    const other = request(anUpdateRequest().withExternalId('c-other').withData({ city: 'Reno' }));
+    const result = await applyUpdateBatch(memory.store, [...patches, other], {
+      now: NOW,
+      maxDocumentBytes: LIMIT,
+    });
+
+    const kinds = result.outcomes.map((outcome) => outcome.kind);
+    // 4 × 15 KB fit in 64 KiB, the fifth would not, nor would the sixth
+    assert.deepEqual(kinds, [
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'rejected',
+      'rejected',
+      'applied',
+    ]);
+    const rejected = result.outcomes[4];
+    assert.equal(
+      rejected?.kind === 'rejected' && rejected.failure.code,
+      'customer.document_too_large',
+    );
+    assert.equal(rejected?.kind === 'rejected' && rejected.failure.path, 'data.metadata');
+    const stored = memory.customers.get(
+      customerKeyId({ tenantId: 'tenant-a', externalId: 'c-big' }),
+    );
+    assert.deepEqual(Object.keys(stored?.record.metadata ?? {}), ['k0', 'k1', 'k2', 'k3']);
+    assert.ok(customerDocumentBytes(stored as StoredCustomer) <= LIMIT);
+    // the rejected events are not recorded as processed: a redrive after a fix applies them
+    assert.equal(memory.processed.has(patches[4]?.eventId ?? ''), false);
+    assert.equal(memory.outbox.length, 5);
+  });
+
+  it('applies a change that shrinks a document already past the limit', async () => {
+    const memory = inMemoryStore();
+    const grow = Array.from({ length: 6 }, (_, index) =>
+      request(
+        anUpdateRequest()
+          .withExternalId('c-1')
+          .withMetadata(bigPatch(`k${index}`)),
+      ),
+    );
+    await applyUpdateBatch(memory.store, grow, { now: NOW });
+    const shrink = request(anUpdateRequest().withExternalId('c-1').withMetadata({ k0: null }));
+    const [outcome] = (
+      await applyUpdateBatch(memory.store, [shrink], { now: NOW, maxDocumentBytes: LIMIT })
+    ).outcomes;
+    assert.equal(outcome?.kind, 'applied');
+  });
+
+  it('judges the size of the document the announcement carries', () => {
+    assert.equal(growsPastDocumentLimit(100, 101, 100), true);
+    assert.equal(growsPastDocumentLimit(100, 100, 100), false);
+    assert.equal(growsPastDocumentLimit(200, 150, 100), false);
+    assert.equal(growsPastDocumentLimit(200, 201, 100), true);
   });
 });

@@ -33,6 +33,36 @@ describe('configuration (SPEC §8)', () => {
     assert.equal(config.schemaRegistryUrl, undefined);
   });
 
+  it("compresses with lz4 and sizes requests and documents by Kafka's defaults unless told otherwise", () => {
+    const result = loadConfig(MINIMAL);
+    assert.ok(result.ok);
+    assert.equal(result.config.kafka.compression, 'lz4');
+    assert.equal(result.config.kafka.maxRequestBytes, 1_048_576);
+    assert.equal(result.config.customerMaxDocumentBytes, 524_288);
+    const chosen = loadConfig({ ...MINIMAL, KAFKA_COMPRESSION: 'zstd' });
+    assert.ok(chosen.ok);
+    assert.equal(chosen.config.kafka.compression, 'zstd');
+  });
+
+  it('refuses an unknown codec, and a document limit that an announcement could not fit', () => {
+    assert.deepEqual(problemsOf({ ...MINIMAL, KAFKA_COMPRESSION: 'brotli' }), [
+      'KAFKA_COMPRESSION must be one of none, gzip, snappy, lz4, zstd',
+    ]);
+    assert.deepEqual(
+      problemsOf({
+        ...MINIMAL,
+        KAFKA_MAX_REQUEST_BYTES: '1048576',
+        CUSTOMER_MAX_DOCUMENT_BYTES: '800000',
+      }),
+      [
+        'CUSTOMER_MAX_DOCUMENT_BYTES must be at most half of KAFKA_MAX_REQUEST_BYTES, so that an announcement of the document always fits a request',
+      ],
+    );
+    assert.deepEqual(problemsOf({ ...MINIMAL, KAFKA_MAX_REQUEST_BYTES: '1000' }), [
+      'KAFKA_MAX_REQUEST_BYTES must be at least 131072',
+    ]);
+  });
+
   it('names each missing required variable on a line of its own', () => {
     assert.deepEqual(problemsOf({}), ['KAFKA_BROKERS is required', 'DATABASE_URL is required']);
   });

@@ -112,6 +112,18 @@ describe('liveness: when /healthz says a replica is stuck (SPEC §8)', () => {
     assert.deepEqual(consumer.verdict(), { live: true, problems: [] });
   });
 
+  it('is live while a partition is held back on a record batch it cannot read, retried every 30 s', () => {
+    const consumer = aWorkingConsumer();
+    consumer.progress.lagSampled([{ topic: TOPIC, partition: 0, lag: 100 }]);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      keepPolling(consumer, 30_000);
+      consumer.progress.heldBack(TOPIC, 0);
+    }
+    assert.deepEqual(consumer.reasons(), [], 'a restart would read the same batch again');
+    keepPolling(consumer, 61_000);
+    assert.deepEqual(consumer.reasons(), ['not_committing'], 'once it is no longer retried');
+  });
+
   it('gives the full timeout again once the dependencies answer after an outage', () => {
     const consumer = aWorkingConsumer();
     consumer.progress.lagSampled([{ topic: TOPIC, partition: 0, lag: 100 }]);

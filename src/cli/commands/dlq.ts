@@ -16,7 +16,7 @@ import {
   positionText,
   redriveMessage,
 } from '../../messaging/dead-letter-records.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
 import {
   messagesIn,
@@ -218,7 +218,7 @@ async function listDeadLetters(args: string[]): Promise<number> {
         process.stdout.write(`${terminalSafeJson(fields)}\n`);
       }
     } else {
-      printTable(latest);
+      printLetters(latest);
       const counts = [...byCode.entries()]
         .map(([code, count]) => `${terminalSafe(code)} ${count}`)
         .join(', ');
@@ -269,7 +269,7 @@ async function annotateRedriven(
   }
 }
 
-function printTable(letters: ListedLetter[]): void {
+function printLetters(letters: ListedLetter[]): void {
   const rows = [
     ['POSITION', 'FAILED AT', 'ERROR CODE', 'PATH', 'KEY', 'REDRIVEN'],
     // Everything but the position and the redrive mark was written by whoever produced to the
@@ -493,6 +493,7 @@ async function redrive(args: string[]): Promise<number> {
         await producer.send({
           topic: targetTopic,
           messages: entries.map((entry) => redriveMessage(entry.letter, { at, runId })),
+          compression: COMPRESSION_TYPE_OF[config.kafka.compression],
         });
       },
       dryRun,

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type Message, Partitioners, type Producer } from 'kafkajs';
+import { type CompressionTypes, type Message, Partitioners, type Producer } from 'kafkajs';
 import { readEventLines } from '../../messaging/event-lines.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
 import { createCommandLogger } from '../command-logger.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
@@ -79,6 +79,7 @@ export async function produceCommand(args: string[]): Promise<number> {
       input,
       producer,
       topic,
+      compression: COMPRESSION_TYPE_OF[config.kafka.compression],
       startLine,
       continueOnError: values['continue-on-error'] === true,
       signal: interruption.signal,
@@ -95,6 +96,7 @@ async function produceLines(options: {
   input: Readable;
   producer: Producer;
   topic: string;
+  compression: CompressionTypes;
   startLine: number;
   continueOnError: boolean;
   signal: AbortSignal;
@@ -113,7 +115,11 @@ async function produceLines(options: {
   let bytesRead = 0;
   const flush = async () => {
     if (pending.length === 0) return;
-    await options.producer.send({ topic: options.topic, messages: pending });
+    await options.producer.send({
+      topic: options.topic,
+      messages: pending,
+      compression: options.compression,
+    });
     sent += pending.length;
     pending = [];
   };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
 import { applyUpdateBatch, type UpdateBatchStore } from '../../application/apply-update-batch.ts';
 import { type ReplayReport, replayRange } from '../../application/replay-range.ts';
 import { skipAlreadyAnnounced } from '../../application/skip-already-announced.ts';
@@ -17,6 +17,7 @@ import {
 } from '../../messaging/dead-lettered-positions.ts';
 import { createKafka } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
+import type { RecordSender } from '../../messaging/record-sender.ts';
 import {
   messagesIn,
   type PartitionRange,
@@ -30,9 +31,11 @@ import type { Logger } from '../../observability/logger.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { withDryRunUpdateBatchStore } from '../../persistence/dry-run-update-batch-store.ts';
+import { createParkedRecordStore } from '../../persistence/parked-record-store.ts';
 import { createUpdateBatchStore } from '../../persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from '../../service-version.ts';
 import { createCommandLogger } from '../command-logger.ts';
+import { createCommandRecordSender } from '../command-record-sender.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress, type Progress } from '../progress.ts';
@@ -135,16 +138,11 @@ export async function replayCommand(args: string[]): Promise<number> {
       poolMax: options.dryRun ? 1 : 2,
       applicationName: 'customer-sync-replay',
     });
-    let producer: Producer | undefined;
+    let sender: RecordSender | undefined;
     try {
       if (!options.dryRun) {
-        producer = kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        });
-        await producer.connect();
+        sender = createCommandRecordSender(kafka, config, logger);
+        await sender.connect();
       }
       const run = (store: UpdateBatchStore, failure: () => CustomerSyncError | undefined) =>
         runReplay({
@@ -161,11 +159,18 @@ export async function replayCommand(args: string[]): Promise<number> {
           failure,
           progress,
           signal: interruption.signal,
-          deadLetterSink: producer
-            ? createDeadLetterPublisher(producer, config.topics.deadLetter, {
-                serviceVersion: SERVICE_VERSION,
-                now: () => new Date(),
-                extraHeaders: { 'replay.run-id': runId },
+          deadLetterSink: sender
+            ? createDeadLetterPublisher({
+                sender,
+                deadLetterTopic: config.topics.deadLetter,
+                context: {
+                  serviceVersion: SERVICE_VERSION,
+                  now: () => new Date(),
+                  extraHeaders: { 'replay.run-id': runId },
+                },
+                parked: createParkedRecordStore(database.sql),
+                metrics: createMetrics(),
+                logger,
               })
             : { publish: async () => {} },
         });
@@ -175,7 +180,7 @@ export async function replayCommand(args: string[]): Promise<number> {
       printReport(result, { runId, ranges, options, progress });
       return result.report.completed ? 0 : EXIT_INTERRUPTED;
     } finally {
-      await producer?.disconnect().catch(() => {});
+      await sender?.disconnect().catch(() => {});
       await database.close();
     }
   } finally {
@@ -256,7 +261,10 @@ async function runReplay(context: {
   const tenant = options.tenant;
   const processChunk = createUpdateChunkProcessor({
     decoder: formats.decoder,
-    applyBatch: (requests) => applyUpdateBatch(announcements.store, requests),
+    applyBatch: (requests) =>
+      applyUpdateBatch(announcements.store, requests, {
+        maxDocumentBytes: config.customerMaxDocumentBytes,
+      }),
     deadLetters,
     metrics,
     ...(tenant !== undefined

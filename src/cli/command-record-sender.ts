@@ -1,0 +1,29 @@
+import { type Kafka, Partitioners } from 'kafkajs';
+import type { Config } from '../config/config.ts';
+import { COMPRESSION_TYPE_OF } from '../messaging/kafka-client.ts';
+import { createRecordSender, type RecordSender } from '../messaging/record-sender.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/**
+ * The sender a command publishes through (dead letters of `replay`, `parked retry`): split to
+ * fit KAFKA_MAX_REQUEST_BYTES, compressed with KAFKA_COMPRESSION, refusals isolated. Not
+ * connected yet.
+ */
+export function createCommandRecordSender(
+  kafka: Kafka,
+  config: Config,
+  logger: Logger,
+): RecordSender {
+  return createRecordSender({
+    createProducer: () =>
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }),
+    compression: COMPRESSION_TYPE_OF[config.kafka.compression],
+    maxRequestBytes: config.kafka.maxRequestBytes,
+    logger,
+  });
+}
