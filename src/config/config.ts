@@ -380,6 +380,3 @@ function toConfig(env: Environment): Config {
   if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
   return config;
 }
-
-/** The variables, their defaults and meaning, for --help and the README. */
-export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);

@@ -15,7 +15,3 @@ export function stampOf(normalisedOccurredAt: string, eventId: string): Stamp {
  * over the lending system's, whichever arrives first (SPEC §6: enrichment never overwrites).
  */
 export const ENRICHMENT_STAMP = '0000-00-00T00:00:00.000000000Z|enrichment' as Stamp;
-
-export function compareStamps(a: Stamp, b: Stamp): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -1,5 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
+import { CUSTOMER_UPDATED_TYPE } from '../contracts/customer-updated.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
 import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -70,7 +71,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       value: await encoder.encode(entry.payloadJson),
       headers: {
         'event.id': entry.eventId,
-        'event.type': 'customer.updated',
+        'event.type': CUSTOMER_UPDATED_TYPE,
         'content-type': encoder.contentType,
       },
     };

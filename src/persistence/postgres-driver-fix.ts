@@ -48,8 +48,6 @@ const FIXES: Array<[broken: string, mended: string]> = [
 
 const DRIVER_CONNECTION = /\/node_modules\/postgres\/(cjs\/)?src\/connection\.js$/;
 
-export type DriverFixOutcome = 'installed' | 'already-fixed-upstream';
-
 let installed = false;
 
 /** Mends the driver's source as it loads; call before anything imports `postgres`. */
