@@ -3,7 +3,9 @@ import { applyUpdateBatch } from './application/apply-update-batch.ts';
 import type { Config } from './config/config.ts';
 import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
+import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
+import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
 import { createKafka } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
@@ -11,8 +13,11 @@ import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
 import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import { createConsumerProgress } from './observability/consumer-progress.ts';
+import { createLivenessMonitor } from './observability/liveness-monitor.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { loadTracing } from './observability/tracing.ts';
 import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations } from './persistence/migrate.ts';
@@ -70,14 +75,20 @@ async function startComponents(
   );
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
   // applies them in one transaction, and the advisory lock is the session's.
-  if (config.database.migrateOnStart) await step(applyMigrations(config.database.url));
+  if (config.database.migrateOnStart) await step(applyMigrations(config.database));
 
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: config.database.poolMax,
     idleInTransactionSessionTimeoutMs: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
   });
   started(() => database.close());
   const metrics = createMetrics();
+  // Off unless an OTLP endpoint is configured; then the SDK is loaded here, and only here.
+  const tracing = await step(loadTracing(config));
+  if (tracing) {
+    logger.info('tracing enabled: spans are exported over OTLP/HTTP');
+    started(() => tracing.shutdown());
+  }
   const formats = await step(createMessageFormats(config, metrics, logger));
   const kafka = createKafka(config, logger);
 
@@ -104,7 +115,13 @@ async function startComponents(
   started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
-  const outboxStore = createOutboxStore(database.sql, { leaseDatabaseUrl: config.database.url });
+  const outboxStore = createOutboxStore(database.sql, {
+    leaseDatabaseUrl: config.database.url,
+    leaseDatabaseTls: config.database.tls,
+    shards: config.outbox.shards,
+    rebalanceMs: config.outbox.rebalanceMs,
+  });
+  metrics.relayShardsConfigured.set(config.outbox.shards);
   const relay = createOutboxRelay({
     store: outboxStore,
     producer,
@@ -115,12 +132,14 @@ async function startComponents(
     retry: config.retry,
     metrics,
     logger,
+    ...(tracing ? { tracing } : {}),
   });
   started(() => outboxStore.close());
   const unlisten = await step(outboxStore.listen(() => relay.wake()));
   started(() => unlisten());
 
   const batchStore = createUpdateBatchStore(database.db);
+  const progress = createConsumerProgress();
   const consumer = createUpdateConsumer({
     kafka,
     groupId: config.kafka.groupId,
@@ -129,7 +148,11 @@ async function startComponents(
     maxBytesPerPartition: config.kafka.maxBytesPerPartition,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     decoder: formats.decoder,
-    applyBatch: (requests, signal) => applyUpdateBatch(batchStore, requests, { signal }),
+    applyBatch: (requests, signal, traceContextOf) =>
+      applyUpdateBatch(batchStore, requests, {
+        signal,
+        ...(traceContextOf ? { traceContextOf } : {}),
+      }),
     deadLetters: createDeadLetterPublisher(producer, config.topics.deadLetter, {
       serviceVersion: SERVICE_VERSION,
       now: () => new Date(),
@@ -138,25 +161,31 @@ async function startComponents(
     metrics,
     logger,
     onAnnounced: () => relay.wake(),
+    progress,
+    ...(tracing ? { tracing } : {}),
     ...(hooks.onFatal ? { onFatal: hooks.onFatal } : {}),
   });
 
   // SPEC §6: enrichment jobs run beside the consumer, never in its way.
   const enrichmentQueue = createEnrichmentJobStore(database.db, database.sql);
+  const lendingTargets = createLendingTargets({
+    ...(config.lendingApiUrl !== undefined ? { defaultUrl: config.lendingApiUrl } : {}),
+    ...(config.lendingApi.defaultToken !== undefined
+      ? { defaultToken: config.lendingApi.defaultToken }
+      : {}),
+    tenantTokens: config.lendingApi.tenantTokens,
+    allowInsecureHttp: config.lendingApi.allowInsecureHttp,
+  });
   const enrichment =
     config.enrichment.concurrency > 0
       ? createEnrichmentWorker({
           queue: enrichmentQueue,
           lending: createLendingSystemClient({
             timeoutMs: config.lendingApi.timeoutMs,
-            tokenFor: (tenantId) =>
-              config.lendingApi.tenantTokens[tenantId] ?? config.lendingApi.defaultToken,
             onCall: ({ operation, outcome, seconds }) =>
               metrics.lendingRequests.observe({ operation, outcome }, seconds),
           }),
-          ...(config.lendingApiUrl !== undefined
-            ? { defaultLendingApiUrl: config.lendingApiUrl }
-            : {}),
+          targets: lendingTargets,
           concurrency: config.enrichment.concurrency,
           pollIntervalMs: config.enrichment.pollIntervalMs,
           leaseMs: config.enrichment.leaseMs,
@@ -172,13 +201,49 @@ async function startComponents(
     : async () => {};
   started(() => unlistenEnrichment());
 
+  // Liveness (observability/liveness-rules.ts) judges the consumer only while the broker and
+  // the database answer. Each is asked on a connection of its own, so that a pool or a client
+  // wedged by the service itself is not mistaken for the dependency being down.
+  const lagSampler = createConsumerLagSampler({
+    admin: kafka.admin({ retry: { retries: 0 } }),
+    groupId: config.kafka.groupId,
+    topic: config.topics.updateRequested,
+    progress,
+    metrics,
+  });
+  started(() => lagSampler.close());
+  const probeDatabase = connectDatabase(config.database.url, {
+    poolMax: 1,
+    applicationName: 'customer-sync-probe',
+  });
+  started(() => probeDatabase.close());
+  const liveness = createLivenessMonitor({
+    progress,
+    probes: [
+      { name: 'broker', probe: () => lagSampler.sample() },
+      {
+        name: 'database',
+        probe: async () => (await probeDatabase.sql`select 1 as ok`).length === 1,
+      },
+    ],
+    probeIntervalMs: config.liveness.lagSampleIntervalMs,
+    thresholds: config.liveness,
+    metrics,
+    logger,
+  });
+  started(() => liveness.stop());
+  await step(liveness.start());
+
   const http = await step(
     startHealthServer({
       port: config.http.port,
+      ...(config.http.host !== undefined ? { host: config.http.host } : {}),
       registry: metrics.registry,
       logger,
+      liveness: () => liveness.verdict(),
       readiness: [
         { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
+        { name: 'broker', check: async () => liveness.answering('broker') },
         { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
       ],
     }),
@@ -236,8 +301,12 @@ async function startComponents(
       await outboxStore.close();
       await unlisten().catch(() => {});
       await producer.disconnect();
+      liveness.stop();
+      await lagSampler.close();
       await http.close();
+      await probeDatabase.close();
       await database.close();
+      await tracing?.shutdown().catch(() => {});
       logger.info('stopped');
     },
   };

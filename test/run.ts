@@ -7,9 +7,18 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
-import { startInfrastructure } from '../src/devstack/stack.ts';
+import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
+
+// The tests run the driver as the service does: mended, here and in every test file's process
+// (the preload below), before anything loads it.
+installPostgresDriverFixOrExit('npm test');
+const DRIVER_FIX_PRELOAD = fileURLToPath(
+  new URL('../src/persistence/postgres-driver-fix-preload.ts', import.meta.url),
+);
+const { startInfrastructure } = await import('../src/devstack/stack.ts');
 
 silenceKafkajsTimeoutWarning();
 
@@ -97,6 +106,8 @@ async function stopInfrastructure() {
 const child = spawn(
   process.execPath,
   [
+    '--import',
+    DRIVER_FIX_PRELOAD,
     '--test',
     `--test-concurrency=${values.concurrency ?? '2'}`,
     '--test-reporter=spec',

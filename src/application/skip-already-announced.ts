@@ -54,14 +54,18 @@ export function skipAlreadyAnnounced(
         const result = await store.inTransaction((transaction) =>
           work({
             ...transaction,
-            async appendToOutbox(events) {
+            async appendToOutbox(events, traceContexts) {
               if (events.length === 0) return transaction.appendToOutbox(events);
               const announced = index.loaded();
               if (announced === undefined) throw new AnnouncedIndexNeeded();
-              const fresh = events.filter((event) => !announced.has(event.eventId));
+              const keep = events.map((event) => !announced.has(event.eventId));
+              const fresh = events.filter((_, position) => keep[position]);
               pendingSuppressed += events.length - fresh.length;
               pendingWritten += fresh.length;
-              return transaction.appendToOutbox(fresh);
+              return transaction.appendToOutbox(
+                fresh,
+                traceContexts?.filter((_, position) => keep[position]),
+              );
             },
           } satisfies UpdateBatchTransaction),
         );

@@ -1,13 +1,19 @@
 import { z } from 'zod';
+import {
+  type DatabaseTls,
+  databaseTls,
+  type KafkaTls,
+  kafkaTls,
+  SECURITY_VARIABLES,
+  securityIssues,
+  tenantTokens,
+} from './security-variables.ts';
+import { booleanText } from './text-values.ts';
 
 /**
  * The service's whole configuration, read from the environment once at start-up (SPEC §8).
  * Nothing else reads process.env: everything the code needs arrives through a Config.
  */
-
-const booleanText = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((text) => text === 'true' || text === '1' || text === 'yes');
 
 const integerText = (min: number, max: number) =>
   z
@@ -41,6 +47,21 @@ const brokerList = z
       .min(1, { message: 'is required' }),
   );
 
+/** OpenTelemetry's standard sampler names (OTEL_TRACES_SAMPLER). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/** The OTLP/HTTP encoding the service sends: JSON (the exporter it loads speaks only that). */
+const otlpProtocol = z.enum(['http/json'], {
+  message: 'must be http/json (the only OTLP protocol this service sends)',
+});
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' });
 const topicName = z
@@ -48,28 +69,6 @@ const topicName = z
   .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' });
 const name = z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, {
   message: 'must be letters, digits, dot, dash or underscore',
-});
-
-/** `{"tenant-a":"token",…}`: a tenant's own lending-system token, overriding LENDING_API_TOKEN. */
-const tenantTokens = z.string().transform((text, context) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const valid =
-    typeof parsed === 'object' &&
-    parsed !== null &&
-    !Array.isArray(parsed) &&
-    Object.values(parsed).every((token) => typeof token === 'string' && token.length > 0);
-  if (valid) return parsed as Record<string, string>;
-  context.issues.push({
-    code: 'custom',
-    message: 'must be a JSON object of tenant id to non-empty token',
-    input: '[redacted]',
-  });
-  return z.NEVER;
 });
 
 const environmentSchema = z
@@ -134,9 +133,43 @@ const environmentSchema = z
     RETRY_MAX_DELAY_MS: integerText(1, 600_000).default(30_000),
     OUTBOX_BATCH_SIZE: integerText(1, 10_000).default(1_000),
     OUTBOX_POLL_INTERVAL_MS: integerText(1, 60_000).default(100),
+    // SPEC §9: relay capacity grows with replicas. Every replica must run with the same count
+    // (a replica with another count waits until none is left: README "Sharded relay"); 12
+    // shares evenly among 1, 2, 3, 4 or 6 replicas.
+    OUTBOX_SHARDS: integerText(1, 256).default(12),
+    // How often a relay looks at who relays and rebalances its shards: a dead replica's shards
+    // are taken within about this long.
+    OUTBOX_SHARD_REBALANCE_MS: integerText(100, 60_000).default(2_000),
     PROCESSED_EVENTS_RETENTION_DAYS: integerText(1, 3_650).default(30),
+    // Transport security and credentials (security-variables.ts, SECURITY.md).
+    ...SECURITY_VARIABLES,
+    // Liveness (README "Operating it"): above the consumer's 60 s apply attempt deadline, so
+    // one wedged attempt that its retry then clears is not yet a stuck replica.
+    LIVENESS_PROGRESS_TIMEOUT_MS: integerText(1_000, 3_600_000).default(180_000),
+    LIVENESS_EVENT_LOOP_BLOCKED_MS: integerText(50, 600_000).default(5_000),
+    CONSUMER_LAG_SAMPLE_INTERVAL_MS: integerText(100, 600_000).default(10_000),
+    // OpenTelemetry's own variables (README "Tracing"); tracing is off unless an endpoint is set.
+    OTEL_SDK_DISABLED: booleanText.default(false),
+    OTEL_TRACES_EXPORTER: z
+      .enum(['otlp', 'none'], { message: 'must be otlp or none' })
+      .default('otlp'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).default('customer-sync'),
+    OTEL_TRACES_SAMPLER: z
+      .enum(TRACE_SAMPLERS, { message: `must be one of ${TRACE_SAMPLERS.join(', ')}` })
+      .default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'must be a ratio between 0 and 1' })
+      .transform(Number)
+      .optional(),
+    OTEL_BSP_SCHEDULE_DELAY: integerText(1, 600_000).default(5_000),
   })
   .superRefine((env, context) => {
+    for (const issue of securityIssues(env)) context.addIssue({ code: 'custom', ...issue });
     const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
     if (sasl.some((value) => value !== undefined) && sasl.some((value) => value === undefined)) {
       for (const [key, value] of [
@@ -205,6 +238,8 @@ export interface Config {
     groupId: string;
     clientId: string;
     ssl: boolean;
+    /** KAFKA_SSL_CA / KAFKA_SSL_CERT / KAFKA_SSL_KEY, read from their files; with `ssl` only */
+    tls: KafkaTls;
     sasl?: {
       mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
       username: string;
@@ -221,6 +256,8 @@ export interface Config {
   topics: { updateRequested: string; customerUpdated: string; deadLetter: string };
   database: {
     url: string;
+    /** DATABASE_SSL_MODE / DATABASE_SSL_CA: every connection the service and its CLI open */
+    tls: DatabaseTls;
     poolMax: number;
     migrateOnStart: boolean;
     processedEventsRetentionDays: number;
@@ -239,9 +276,11 @@ export interface Config {
   lendingApi: {
     /** LENDING_API_TOKEN: the bearer token for tenants without their own */
     defaultToken?: string;
-    /** LENDING_API_TOKENS: tenant id -> bearer token */
-    tenantTokens: Record<string, string>;
+    /** LENDING_API_TOKENS: tenant id -> bearer token (a Map: own entries only) */
+    tenantTokens: ReadonlyMap<string, string>;
     timeoutMs: number;
+    /** LENDING_API_ALLOW_INSECURE_HTTP: plain http:// lending systems (development only) */
+    allowInsecureHttp: boolean;
   };
   /** SPEC §6: the enrichment job worker inside the service */
   enrichment: {
@@ -258,12 +297,25 @@ export interface Config {
       openDurationMs: number;
     };
   };
-  http: { port: number };
+  /** HTTP_HOST unset: every interface (what a container's probes need) */
+  http: { port: number; host?: string };
   logLevel: Environment['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   maxMessageBytes: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
-  outbox: { batchSize: number; pollIntervalMs: number };
+  outbox: { batchSize: number; pollIntervalMs: number; shards: number; rebalanceMs: number };
+  /** observability/liveness-rules.ts; the lag sampler doubles as the broker probe */
+  liveness: { progressTimeoutMs: number; eventLoopBlockedMs: number; lagSampleIntervalMs: number };
+  /** OpenTelemetry tracing: absent unless an OTLP endpoint is configured and not disabled */
+  tracing?: {
+    tracesUrl: string;
+    serviceName: string;
+    sampler: (typeof TRACE_SAMPLERS)[number];
+    /** the ratio of the traceidratio samplers; 1 unless set */
+    samplerRatio: number;
+    /** how long finished spans wait to be exported together */
+    scheduleDelayMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -313,6 +365,7 @@ function toConfig(env: Environment): Config {
       groupId: env.KAFKA_GROUP_ID,
       clientId: env.KAFKA_CLIENT_ID,
       ssl: env.KAFKA_SSL,
+      tls: kafkaTls(env),
       createTopics: env.KAFKA_CREATE_TOPICS,
       topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
@@ -327,6 +380,7 @@ function toConfig(env: Environment): Config {
     },
     database: {
       url: env.DATABASE_URL ?? '',
+      tls: databaseTls(env),
       poolMax: env.DATABASE_POOL_MAX,
       migrateOnStart: env.MIGRATE_ON_START,
       processedEventsRetentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
@@ -335,15 +389,26 @@ function toConfig(env: Environment): Config {
       required: env.SCHEMA_REGISTRY_REQUIRED,
       timeoutMs: env.SCHEMA_REGISTRY_TIMEOUT_MS,
     },
-    http: { port: env.HTTP_PORT },
+    http: { port: env.HTTP_PORT, ...(env.HTTP_HOST !== undefined ? { host: env.HTTP_HOST } : {}) },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
-    outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },
+    outbox: {
+      batchSize: env.OUTBOX_BATCH_SIZE,
+      pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+      shards: env.OUTBOX_SHARDS,
+      rebalanceMs: env.OUTBOX_SHARD_REBALANCE_MS,
+    },
+    liveness: {
+      progressTimeoutMs: env.LIVENESS_PROGRESS_TIMEOUT_MS,
+      eventLoopBlockedMs: env.LIVENESS_EVENT_LOOP_BLOCKED_MS,
+      lagSampleIntervalMs: env.CONSUMER_LAG_SAMPLE_INTERVAL_MS,
+    },
     lendingApi: {
-      tenantTokens: env.LENDING_API_TOKENS ?? {},
+      tenantTokens: env.LENDING_API_TOKENS ?? new Map(),
       timeoutMs: env.LENDING_API_TIMEOUT_MS,
+      allowInsecureHttp: env.LENDING_API_ALLOW_INSECURE_HTTP,
     },
     enrichment: {
       concurrency: env.ENRICHMENT_CONCURRENCY,
@@ -378,5 +443,24 @@ function toConfig(env: Environment): Config {
   }
   if (env.LENDING_API_URL) config.lendingApiUrl = env.LENDING_API_URL;
   if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
+  const tracesUrl = otlpTracesUrl(env);
+  if (tracesUrl !== undefined && !env.OTEL_SDK_DISABLED && env.OTEL_TRACES_EXPORTER === 'otlp')
+    config.tracing = {
+      tracesUrl,
+      serviceName: env.OTEL_SERVICE_NAME,
+      sampler: env.OTEL_TRACES_SAMPLER,
+      samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+      scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
+    };
   return config;
+}
+
+/**
+ * The OpenTelemetry specification's rule: the signal's own endpoint is used as it is; the
+ * general one gets the signal's path appended.
+ */
+function otlpTracesUrl(env: Environment): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
 }

@@ -2,9 +2,9 @@ import type { Message, Producer } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import { CUSTOMER_UPDATED_TYPE } from '../contracts/customer-updated.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
-import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { PublishTrace, Tracing } from '../observability/tracing.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
 
 /**
@@ -32,6 +32,8 @@ export interface OutboxRelayOptions {
   retry: BackoffSettings;
   metrics: Metrics;
   logger: Logger;
+  /** set only when tracing is on: each record continues its row's trace context */
+  tracing?: Tracing;
 }
 
 export interface OutboxRelay {
@@ -44,7 +46,8 @@ export interface OutboxRelay {
 
 /**
  * SPEC §4.6: publishes the outbox to customer.updated in id order (per-customer order), at
- * least once, and deletes what Kafka acknowledged. Only the replica holding the lease relays.
+ * least once, and deletes what Kafka acknowledged. Each replica relays the shards its lease
+ * holds (outbox-store.ts), one replica per shard.
  * The loop must never throw: every failure is logged, counted and retried with backoff.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -65,7 +68,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (wakeUp.signal.aborted) wakeUp = new AbortController();
   }
 
-  async function toMessage(entry: OutboxEntry): Promise<Message> {
+  async function toMessage(
+    entry: OutboxEntry,
+    index: number,
+    trace?: PublishTrace,
+  ): Promise<Message> {
     return {
       key: kafkaKeyOf(entry),
       value: await encoder.encode(entry.payloadJson),
@@ -73,6 +80,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         'event.id': entry.eventId,
         'event.type': CUSTOMER_UPDATED_TYPE,
         'content-type': encoder.contentType,
+        ...trace?.headersOf(index),
       },
     };
   }
@@ -81,17 +89,39 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function publishOnce(current: RelayLease): Promise<number> {
     const entries = await current.readBatch(options.batchSize);
     if (entries.length === 0) return 0;
-    const messages = await Promise.all(entries.map(toMessage));
-    await options.producer.send({ topic: options.topic, messages });
+    const trace = options.tracing?.startPublish(
+      options.topic,
+      entries.map((entry) => entry.traceContext),
+    );
+    try {
+      const messages = await Promise.all(
+        entries.map((entry, index) => toMessage(entry, index, trace)),
+      );
+      await options.producer.send({ topic: options.topic, messages });
+      trace?.end();
+    } catch (error) {
+      trace?.end(error);
+      throw error;
+    }
     await current.deletePublished(entries.map((entry) => entry.id));
     options.metrics.outboxPublished.inc(entries.length);
     return entries.length;
   }
 
+  let reportedShards = '';
+  /** The shards held, as a metric and, when they change, a log line (README "Sharded relay"). */
+  function reportShards(shards: readonly number[]) {
+    options.metrics.relayShardsHeld.set(shards.length);
+    options.metrics.relayLeader.set(shards.length > 0 ? 1 : 0);
+    const listed = shards.join(',');
+    if (listed !== reportedShards) log.info({ shards }, 'outbox relay shards changed');
+    reportedShards = listed;
+  }
+
   async function dropLease() {
     const held = lease;
     lease = undefined;
-    options.metrics.relayLeader.set(0);
+    reportShards([]);
     await held?.release().catch(() => {});
   }
 
@@ -105,8 +135,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await idle(Math.max(options.pollIntervalMs, 1_000));
           continue;
         }
-        options.metrics.relayLeader.set(1);
         const published = await publishOnce(lease);
+        reportShards(lease.shards());
         failures = 0;
         if (published === 0) {
           if (!running) return; // drained
@@ -115,7 +145,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (error) {
         const delayMs = backoffDelayMs(failures++, options.retry);
         options.metrics.retries.inc({ stage: 'outbox-relay' });
-        log.warn({ failure: describeFailure(error), delayMs }, 'outbox relay failed, retrying');
+        log.warn({ failure: error, delayMs }, 'outbox relay failed, retrying');
         // The lease's connection may be gone; take it again rather than trust it.
         await dropLease();
         if (!running && Date.now() + delayMs >= drainDeadline) return;

@@ -4,8 +4,9 @@ import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { installPostgresDriverFix } from '../../src/persistence/postgres-driver-fix.ts';
 
-// The driver as the service runs it: mended before anything loads it (src/cli/bin.ts).
-installPostgresDriverFix((detail) => assert.fail(detail));
+// The driver as the service runs it: mended before anything loads it (src/cli/bin.ts; test/run.ts
+// preloads the same for every test file, and installing twice is a no-op).
+installPostgresDriverFix();
 const { default: postgres } = await import('postgres');
 const { startTcpProxy, urlTarget } = await import('../support/tcp-proxy.ts');
 const { testInfrastructure, testSql } = await import('../support/test-environment.ts');

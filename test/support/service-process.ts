@@ -72,6 +72,8 @@ export class ServiceProcess {
       RETRY_MAX_DELAY_MS: '1000',
       OUTBOX_POLL_INTERVAL_MS: '50',
       SHUTDOWN_TIMEOUT_MS: '20000',
+      // The lending-system simulator of the tests serves plain HTTP.
+      LENDING_API_ALLOW_INSECURE_HTTP: 'true',
       ...this.options.env,
     };
   }
@@ -124,6 +126,24 @@ export class ServiceProcess {
       this.logs.push({ stderr: chunk.toString('utf8') });
     });
     return this;
+  }
+
+  /** GETs a path of the service's HTTP port (once it is running): the status and JSON body. */
+  async http(path: string): Promise<{ status: number; body: unknown }> {
+    const running = await waitFor('the service to log its HTTP port', () =>
+      this.logs.find((line) => line.msg === 'customer-sync is running'),
+    );
+    const response = await fetch(`http://127.0.0.1:${String(running.httpPort)}${path}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON (/metrics): the text as it is
+    }
+    return { status: response.status, body };
   }
 
   countLogs(message: string): number {
