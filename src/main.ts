@@ -7,9 +7,8 @@ import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
-import { createKafka } from './messaging/kafka-client.ts';
+import { createKafka, createProducer } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
-import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
 import { createUpdateConsumer } from './messaging/update-consumer.ts';
@@ -105,12 +104,8 @@ async function startComponents(
     }
   }
 
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
-    createPartitioner: Murmur2Partitioner,
-  });
+  // As the service always had it (kafkajs' default): the broker may create a missing topic.
+  const producer = createProducer(kafka, { allowAutoTopicCreation: true });
   await step(producer.connect());
   started(() => producer.disconnect());
 

@@ -1,7 +1,8 @@
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, type Producer, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { checkKafkaTls } from './kafka-tls-check.ts';
+import { Murmur2Partitioner } from './murmur2-partitioner.ts';
 
 const PINO_LEVEL_OF: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -88,4 +89,23 @@ function withTlsCheckBeforeConnect(
   kafka.consumer = (consumerConfig) => guard(consumer(consumerConfig));
   kafka.admin = (adminConfig) => guard(admin(adminConfig));
   return kafka;
+}
+
+/**
+ * The producer the service and its commands send with: idempotent with one request in flight,
+ * so kafkajs' own retries neither duplicate nor reorder a partition's records (each keyed
+ * customer's order, SPEC §2, §4.6); keyed records on the partition the Java client picks,
+ * without kafkajs' allocation per record (murmur2-partitioner.ts). Sending to a missing topic
+ * fails rather than creating it, unless `allowAutoTopicCreation` says otherwise.
+ */
+export function createProducer(
+  kafka: Kafka,
+  { allowAutoTopicCreation = false }: { allowAutoTopicCreation?: boolean } = {},
+): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation,
+    createPartitioner: Murmur2Partitioner,
+  });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import type { Admin, KafkaMessage, Producer } from 'kafkajs';
 import { applyUpdateBatch, type UpdateBatchStore } from '../../application/apply-update-batch.ts';
 import { type ReplayReport, replayRange } from '../../application/replay-range.ts';
 import { skipAlreadyAnnounced } from '../../application/skip-already-announced.ts';
@@ -15,7 +15,7 @@ import {
   loadDeadLetteredPositions,
   skipAlreadyDeadLettered,
 } from '../../messaging/dead-lettered-positions.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
+import { createKafka, createProducer } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
 import {
   messagesIn,
@@ -138,12 +138,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     let producer: Producer | undefined;
     try {
       if (!options.dryRun) {
-        producer = kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        });
+        producer = createProducer(kafka);
         await producer.connect();
       }
       const run = (store: UpdateBatchStore, failure: () => CustomerSyncError | undefined) =>
