@@ -7,9 +7,8 @@ import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
-import { COMPRESSION_TYPE_OF, createKafka } from './messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka, createProducer } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
-import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { createRecordSender } from './messaging/record-sender.ts';
 import { ensureTopics } from './messaging/topics.ts';
@@ -109,13 +108,8 @@ async function startComponents(
 
   // The relay and the dead-letter publisher send through one sender (record-sender.ts).
   const sender = createRecordSender({
-    createProducer: () =>
-      kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
-        createPartitioner: Murmur2Partitioner,
-      }),
+    // As the service always had it (kafkajs' default): the broker may create a missing topic.
+    createProducer: () => createProducer(kafka, { allowAutoTopicCreation: true }),
     compression: COMPRESSION_TYPE_OF[config.kafka.compression],
     maxRequestBytes: config.kafka.maxRequestBytes,
     logger,

@@ -4,6 +4,13 @@
  * that is down and hold jobs that could wait; so after enough failures the breaker opens, lets
  * no call through for a while, then lets one trial call through (half-open) and closes again
  * only when that trial succeeds. Pure: time comes from the clock it is given.
+ *
+ * Not cockatiel's circuitBreaker, which answers only by running a call: the worker asks before
+ * it claims which tenants take no calls and how long an open breaker has left, and a job that
+ * finds the trial taken is handed back, where cockatiel's half-open makes it wait. A 429 opens
+ * the breaker at once for its Retry-After, whatever the window says; the README's "at least"
+ * the failure rate opens it, 100% included (cockatiel: "more than", below 100%); and a trial
+ * cut short by shutdown decides nothing (cockatiel counts it as a success or a failure).
  */
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -145,9 +152,6 @@ export function createTenantCircuitBreakers(
       return [...breakers.entries()]
         .filter(([, breaker]) => !breaker.acceptsCalls())
         .map(([tenantId]) => tenantId);
-    },
-    states(): Array<[string, BreakerState]> {
-      return [...breakers.entries()].map(([tenantId, breaker]) => [tenantId, breaker.state()]);
     },
   };
 }

@@ -1,6 +1,15 @@
 import { CustomerSyncError } from '../errors.ts';
 
-/** The one retry policy: exponential backoff with full jitter, capped (SPEC §4.5). */
+/**
+ * The one retry policy: exponential backoff with full jitter, capped (SPEC §4.5). Not
+ * cockatiel's retry and timeout: the consumer pauses its partition and heartbeats while it
+ * waits, and every wait ends at shutdown (cockatiel's retry delay cannot be cut short); an
+ * enrichment job's attempt count is stored with the job, so the delay is a function of it, not
+ * the next step of a backoff iterator; and cockatiel's aggressive timeout aborts the attempt
+ * with a bare AbortError, where here its signal carries the retryable `attempt.timed_out`.
+ */
+
+/** The bounds of the backoff: the first retry's ceiling, and the ceiling it doubles up to. */
 export interface BackoffSettings {
   initialDelayMs: number;
   maxDelayMs: number;

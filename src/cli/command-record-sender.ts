@@ -1,6 +1,6 @@
-import { type Kafka, Partitioners } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/config.ts';
-import { COMPRESSION_TYPE_OF } from '../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createProducer } from '../messaging/kafka-client.ts';
 import { createRecordSender, type RecordSender } from '../messaging/record-sender.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -15,13 +15,7 @@ export function createCommandRecordSender(
   logger: Logger,
 ): RecordSender {
   return createRecordSender({
-    createProducer: () =>
-      kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      }),
+    createProducer: () => createProducer(kafka),
     compression: COMPRESSION_TYPE_OF[config.kafka.compression],
     maxRequestBytes: config.kafka.maxRequestBytes,
     logger,

@@ -500,6 +500,3 @@ function otlpTracesUrl(env: Environment): string | undefined {
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
   return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
 }
-
-/** The variables, their defaults and meaning, for --help and the README. */
-export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { parse, v5 } from 'uuid';
 
 /**
  * The namespace of every UUIDv5 customer-sync derives. Generated once at random for this
@@ -7,25 +7,17 @@ import { createHash } from 'node:crypto';
  */
 export const CUSTOMER_SYNC_UUID_NAMESPACE = '4cb50500-88e9-43b5-b553-e6d2be61df42';
 
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Parsed once: the eventId of every announced change is derived from it. */
+const NAMESPACE_BYTES = parse(CUSTOMER_SYNC_UUID_NAMESPACE);
 
-function uuidBytes(uuid: string): Buffer {
-  if (!UUID_TEXT.test(uuid)) throw new TypeError('the namespace must be a UUID');
-  return Buffer.from(uuid.replaceAll('-', ''), 'hex');
-}
-
-function formatUuid(bytes: Buffer): string {
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** A name-based UUID, version 5 (SHA-1), as RFC 9562 §5.5 defines it. */
-export function uuidV5(namespace: string, name: string): string {
-  const hash = createHash('sha1').update(uuidBytes(namespace)).update(name, 'utf8').digest();
-  const bytes = hash.subarray(0, 16);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50; // version 5
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10xx (RFC 9562)
-  return formatUuid(bytes);
+/**
+ * A name-based UUID, version 5 (SHA-1, RFC 9562 §5.5), by the `uuid` package. The name is
+ * encoded here, as UTF-8 with a lone surrogate as U+FFFD (Node's Buffer), so the ids do not
+ * depend on how the library would encode a string (it throws on a lone surrogate). A namespace
+ * that is not a UUID is a TypeError.
+ */
+export function uuidV5(namespace: string | Uint8Array, name: string): string {
+  return v5(Buffer.from(name, 'utf8'), namespace);
 }
 
 /**
@@ -42,5 +34,5 @@ export function customerUpdatedEventId(
 ): string {
   const name = [causationEventId.toLowerCase(), reason];
   if (discriminator !== undefined) name.push(discriminator);
-  return uuidV5(CUSTOMER_SYNC_UUID_NAMESPACE, name.join('|'));
+  return uuidV5(NAMESPACE_BYTES, name.join('|'));
 }

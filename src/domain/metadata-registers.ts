@@ -30,7 +30,8 @@ export type MetadataRegisters = Record<string, MetadataRegister>;
 
 type Path = readonly string[];
 
-const ROOT_KEY = '[]';
+/** The key of the whole document's register (`explain` reads the last `metadata: null` there). */
+export const METADATA_ROOT_KEY = '[]';
 
 function pathKey(path: Path): string {
   return JSON.stringify(path);
@@ -186,6 +187,3 @@ function withoutHiddenRegisters(registers: MetadataRegisters): MetadataRegisters
 function withoutReset({ r: _reset, ...register }: MetadataRegister): MetadataRegister {
   return register;
 }
-
-export const EMPTY_METADATA_REGISTERS: MetadataRegisters = Object.freeze({}) as MetadataRegisters;
-export { ROOT_KEY as METADATA_ROOT_KEY };

@@ -16,10 +16,6 @@ export function stampOf(normalisedOccurredAt: string, eventId: string): Stamp {
  */
 export const ENRICHMENT_STAMP = '0000-00-00T00:00:00.000000000Z|enrichment' as Stamp;
 
-export function compareStamps(a: Stamp, b: Stamp): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** What a stamp says about the write that left it (`explain`): an event, or enrichment. */
 export type StampOrigin =
   | { kind: 'event'; eventId: string; occurredAt: string }

@@ -415,5 +415,3 @@ export function checkFaults(input: unknown): Partial<LendingFaults> {
   }
   return checked;
 }
-
-export { BadRequest as SimulatorSettingError };

@@ -3,12 +3,14 @@ import kafkajs, {
   Kafka,
   type KafkaConfig,
   logLevel,
+  type Producer,
   type SASLOptions,
 } from 'kafkajs';
 import type { Config, OutputCompression } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { CODEC_IDS, type CodecName, KAFKA_CODECS, unknownCodec } from './kafka-codecs.ts';
 import { checkKafkaTls } from './kafka-tls-check.ts';
+import { Murmur2Partitioner } from './murmur2-partitioner.ts';
 import { installRecordBatchGuard } from './unreadable-record-batches.ts';
 
 export const COMPRESSION_TYPE_OF: Record<OutputCompression, CompressionTypes> = {
@@ -124,4 +126,23 @@ function withTlsCheckBeforeConnect(
   kafka.consumer = (consumerConfig) => guard(consumer(consumerConfig));
   kafka.admin = (adminConfig) => guard(admin(adminConfig));
   return kafka;
+}
+
+/**
+ * The producer the service and its commands send with: idempotent with one request in flight,
+ * so kafkajs' own retries neither duplicate nor reorder a partition's records (each keyed
+ * customer's order, SPEC §2, §4.6); keyed records on the partition the Java client picks,
+ * without kafkajs' allocation per record (murmur2-partitioner.ts). Sending to a missing topic
+ * fails rather than creating it, unless `allowAutoTopicCreation` says otherwise.
+ */
+export function createProducer(
+  kafka: Kafka,
+  { allowAutoTopicCreation = false }: { allowAutoTopicCreation?: boolean } = {},
+): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation,
+    createPartitioner: Murmur2Partitioner,
+  });
 }

@@ -1,5 +1,6 @@
 import type { Message } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
+import { CUSTOMER_UPDATED_TYPE } from '../contracts/customer-updated.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -81,7 +82,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       value: await encoder.encode(entry.payloadJson),
       headers: {
         'event.id': entry.eventId,
-        'event.type': 'customer.updated',
+        'event.type': CUSTOMER_UPDATED_TYPE,
         'content-type': encoder.contentType,
         ...trace?.headersOf(index),
       },

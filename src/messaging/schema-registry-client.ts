@@ -19,8 +19,6 @@ export interface SchemaRegistryConnection {
 }
 
 /** A writer schema as the decoder needs it: what kind, and the parsed schema. */
-export type { JsonSchemaVerdict, JsonWriterSchema } from './json-schema-compiler.ts';
-
 export type WriterSchema =
   /** An avsc type: read through decodeAvroBounded, never fromBuffer alone. */
   | { kind: 'avro'; schema: Type }

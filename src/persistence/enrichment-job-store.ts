@@ -304,8 +304,6 @@ export function createEnrichmentJobStore(db: Database, client: Sql) {
   return store;
 }
 
-export type EnrichmentJobStore = ReturnType<typeof createEnrichmentJobStore>;
-
 /** The apply transaction of one job's findings (the EnrichmentTransaction port). */
 function enrichmentTransactionOf(tx: DatabaseTransaction): EnrichmentTransaction {
   const customers = transactionOf(tx);

@@ -19,6 +19,7 @@ import {
 } from './customer-rows.ts';
 import type { Database, DatabaseTransaction } from './database.ts';
 import { enqueueEnrichmentJobs } from './enqueue-enrichment-jobs.ts';
+import { OUTBOX_CHANNEL } from './outbox-store.ts';
 import { executePrepared, type SqlExecutor } from './prepared-sql.ts';
 
 /**
@@ -144,7 +145,7 @@ export function transactionOf(
         order by position
         on conflict (event_id) do nothing`,
       );
-      await Promise.all([inserted, execute(tx, sql`select pg_notify('customer_sync_outbox', '')`)]);
+      await Promise.all([inserted, execute(tx, sql`select pg_notify(${OUTBOX_CHANNEL}, '')`)]);
     },
 
     // SPEC §6: enqueued in the batch's own transaction, so a committed request always has its

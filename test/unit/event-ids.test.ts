@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -31,6 +32,10 @@ describe('uuidV5 (RFC 9562 §5.5)', () => {
         assert.match(uuidV5(namespace, name), UUID_V5);
       }),
     );
+  });
+
+  it('encodes a lone surrogate in the name as U+FFFD, as the hand-written version did', () => {
+    assert.equal(uuidV5(DNS_NAMESPACE, 'a\ud800b'), uuidV5(DNS_NAMESPACE, 'a\ufffdb'));
   });
 
   it('refuses a namespace that is not a UUID', () => {
@@ -72,5 +77,58 @@ describe('customerUpdatedEventId (SPEC §5)', () => {
 
   it('is a version 5 UUID', () => {
     assert.match(customerUpdatedEventId(causation, 'enrichment'), UUID_V5);
+  });
+});
+
+/**
+ * The UUIDv5 this service derived its ids with before it used the `uuid` package: a deliberate
+ * copy, kept as the reference that shows the library derives every id exactly as before.
+ */
+function handWrittenUuidV5(namespace: string, name: string): string {
+  const namespaceBytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+  const bytes = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest();
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x50;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+describe('customerUpdatedEventId on the uuid package (SPEC §4.6: re-sends keep their id)', () => {
+  const causation = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+
+  it('derives the ids an independent implementation derives, for every reason', () => {
+    // python3: uuid.uuid5(uuid.UUID(CUSTOMER_SYNC_UUID_NAMESPACE), '<causation>|<reason>[|<d>]')
+    const expected: Array<[string, string | undefined, string]> = [
+      ['update', undefined, '3bf3c257-04fd-52f1-bb91-e04fe88d0013'],
+      ['enrichment', undefined, '7161a2f0-787f-5b3c-a2c9-7f75bdd84cd7'],
+      ['republish', 'acme:CUST-1', '574d8e3c-472b-53e7-9f2f-5e8785910045'],
+      ['republish', '', 'ed05e6b5-610d-5957-852c-81d118a8c888'],
+      ['republish', 'tenant-ü:客户-1', 'ae25cdaf-14fa-5c03-9996-e6a109300f86'],
+      ['republish', 'acme:CUST-1:😀', 'ab2bf6c9-0582-58f1-87c1-14ac82c645e8'],
+      // a lone surrogate is hashed as U+FFFD: uuid.uuid5(ns, '<causation>|republish|\ufffd')
+      ['republish', '\ud800', 'f062e6b1-179a-5e56-93fe-2aec7a51cfe6'],
+    ];
+    for (const [reason, discriminator, id] of expected) {
+      assert.equal(customerUpdatedEventId(causation, reason, discriminator), id, reason);
+    }
+  });
+
+  it('derives every id exactly as the hand-written UUIDv5 did (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uuid(),
+        fc.constantFrom('update', 'enrichment', 'republish'),
+        fc.option(fc.string({ unit: 'binary', maxLength: 60 }), { nil: undefined }),
+        (causationId, reason, discriminator) => {
+          const name = [causationId.toLowerCase(), reason];
+          if (discriminator !== undefined) name.push(discriminator);
+          assert.equal(
+            customerUpdatedEventId(causationId, reason, discriminator),
+            handWrittenUuidV5(CUSTOMER_SYNC_UUID_NAMESPACE, name.join('|')),
+          );
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 });

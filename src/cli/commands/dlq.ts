@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, type Kafka, Partitioners } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import {
   letterPositionKey,
   type RedriveReport,
@@ -16,7 +16,7 @@ import {
   positionText,
   redriveMessage,
 } from '../../messaging/dead-letter-records.ts';
-import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka, createProducer } from '../../messaging/kafka-client.ts';
 import { createMessageFormats } from '../../messaging/message-formats.ts';
 import {
   messagesIn,
@@ -454,12 +454,7 @@ async function redrive(args: string[]): Promise<number> {
     poolMax: 2,
     applicationName: 'customer-sync-dlq-redrive',
   });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createProducer(kafka);
   const interruption = stopOnInterrupt('dlq redrive');
   try {
     const ranges = await dlqRanges(admin, deadLetterTopic, from, 'dlq redrive');

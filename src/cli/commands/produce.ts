@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type CompressionTypes, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { CompressionTypes, Message, Producer } from 'kafkajs';
 import { readEventLines } from '../../messaging/event-lines.ts';
-import { COMPRESSION_TYPE_OF, createKafka } from '../../messaging/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createKafka, createProducer } from '../../messaging/kafka-client.ts';
 import { createCommandLogger } from '../command-logger.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
@@ -65,12 +65,7 @@ export async function produceCommand(args: string[]): Promise<number> {
     await admin.disconnect();
   }
 
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createProducer(kafka);
   await producer.connect();
   const interruption = stopOnInterrupt('produce');
   try {
