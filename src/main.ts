@@ -17,7 +17,7 @@ import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
-import { pruneProcessedEvents } from './persistence/processed-events-pruner.ts';
+import { startProcessedEventsPruning } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
 
@@ -196,17 +196,21 @@ async function startComponents(
   }, 5_000);
   backlogSampler.unref();
 
-  const pruner = setInterval(() => {
-    pruneProcessedEvents(database.sql, config.database.processedEventsRetentionDays)
-      .then(
-        (count) => count > 0 && logger.info({ count }, 'pruned processed event ids past retention'),
-      )
-      .catch(() => {}); // tried again next hour; an outage is reported elsewhere
-  }, 3_600_000);
-  pruner.unref();
-  started(() => {
+  // SPEC §4.2 housekeeping on the database's clock: due once an hour across all replicas, asked
+  // for soon after start (jittered, so a deploy's replicas do not ask together) and every five
+  // minutes, so replicas that restart more often than hourly still prune.
+  const pruning = startProcessedEventsPruning({
+    sql: database.sql,
+    retentionDays: config.database.processedEventsRetentionDays,
+    intervalMs: 3_600_000,
+    checkEveryMs: 300_000,
+    firstCheckAfterMs: 10_000 + Math.round(Math.random() * 50_000),
+    logger,
+    onPruned: (count) => metrics.processedEventsPruned.inc(count),
+  });
+  started(async () => {
     clearInterval(backlogSampler);
-    clearInterval(pruner);
+    await pruning.stop();
   });
 
   // Cut short from here on, the roll-back stops as stop() below does: the consumer first, then
@@ -227,12 +231,13 @@ async function startComponents(
       const deadline = Date.now() + config.shutdownTimeoutMs;
       logger.info('stopping: finishing the in-flight batch');
       clearInterval(backlogSampler);
-      clearInterval(pruner);
+      const prunerStopped = pruning.stop();
       // Enrichment jobs in flight get until shortly before the relay's flush deadline.
       await Promise.all([consumer.stop(), enrichment?.stop(deadline - 3_000)]);
       await unlistenEnrichment().catch(() => {});
       logger.info('consumer stopped; flushing the outbox');
       await relay.stop(deadline - 1_000);
+      await prunerStopped;
       await outboxStore.close();
       await unlisten().catch(() => {});
       await producer.disconnect();

@@ -8,6 +8,7 @@ import { type ChangedField, emptyCustomerRecord } from '../domain/customer-recor
 import { customerUpdatedEvent, type StoredCustomer } from '../domain/customer-snapshot.ts';
 import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last-writer-wins.ts';
 import { stampOf } from '../domain/stamp.ts';
+import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
 
 /** What became of one request; logs and metrics read it from here alone. */
@@ -25,10 +26,14 @@ export interface UpdateBatchTransaction {
   /** serialises every writer of these customers until the transaction ends */
   lockCustomers(keys: CustomerKey[]): Promise<void>;
   findTenants(tenantIds: string[]): Promise<Map<string, TenantConfiguration>>;
-  findProcessedEventIds(eventIds: string[]): Promise<Set<string>>;
+  /** which of these events were processed already, as tenantEventKey()s (SPEC §4.2, §4.7) */
+  findProcessedEvents(events: TenantEvent[]): Promise<Set<string>>;
   loadCustomers(keys: CustomerKey[]): Promise<Map<string, StoredCustomer>>;
   saveCustomers(customers: StoredCustomer[]): Promise<void>;
-  /** records event ids; throws a retryable error if another transaction recorded one first */
+  /**
+   * records the events by (tenant, eventId); throws a retryable error if another transaction
+   * recorded one of them first
+   */
   recordProcessedEvents(
     events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
   ): Promise<void>;
@@ -78,7 +83,9 @@ export async function applyUpdateBatch(
     await transaction.lockCustomers(keys);
     const [tenants, processed, stored] = await Promise.all([
       transaction.findTenants([...new Set(requests.map((request) => request.tenantId))]),
-      transaction.findProcessedEventIds(requests.map((request) => request.eventId)),
+      transaction.findProcessedEvents(
+        requests.map(({ tenantId, eventId }) => ({ tenantId, eventId })),
+      ),
       transaction.loadCustomers(keys),
     ]);
 
@@ -90,7 +97,9 @@ export async function applyUpdateBatch(
     const announcements: CustomerUpdated[] = [];
 
     for (const request of requests) {
-      if (processed.has(request.eventId) || seenInBatch.has(request.eventId)) {
+      // SPEC §4.7: the same eventId from another tenant is another event.
+      const eventKey = tenantEventKey(request);
+      if (processed.has(eventKey) || seenInBatch.has(eventKey)) {
         outcomes.push({ kind: 'duplicate' });
         continue;
       }
@@ -100,7 +109,7 @@ export async function applyUpdateBatch(
         outcomes.push({ kind: 'rejected', failure });
         continue;
       }
-      seenInBatch.add(request.eventId);
+      seenInBatch.add(eventKey);
 
       const id = customerKeyId(request);
       const before = touched.get(id) ?? stored.get(id) ?? newCustomer(request, appliedAt);

@@ -121,6 +121,17 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers,
     }),
+    databaseConflicts: new Counter({
+      name: 'customer_sync_database_conflicts_total',
+      help: 'database work retried after a deadlock, lock timeout, statement timeout or cancellation, or serialization failure, by kind and stage',
+      labelNames: ['kind', 'stage'] as const,
+      registers,
+    }),
+    processedEventsPruned: new Counter({
+      name: 'customer_sync_processed_events_pruned_total',
+      help: 'processed event ids deleted past PROCESSED_EVENTS_RETENTION_DAYS',
+      registers,
+    }),
     relayLeader: new Gauge({
       name: 'customer_sync_outbox_relay_leader',
       help: '1 while this replica holds the outbox relay lease',

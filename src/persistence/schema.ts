@@ -13,6 +13,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -78,20 +79,24 @@ export const customers = pgTable(
 );
 
 /**
- * SPEC §4.2: every applied (or skipped) eventId, written in the same transaction as its effect.
- * Old rows can be pruned: re-applying a pruned event still changes nothing, because every field
- * it would write already carries its stamp or a newer one.
+ * SPEC §4.2: every applied (or skipped) event, written in the same transaction as its effect,
+ * keyed by (tenant, eventId): another tenant's event with the same eventId is another event
+ * (SPEC §4.7). Old rows can be pruned: re-applying a pruned event still changes nothing,
+ * because every field it would write already carries its stamp or a newer one.
  */
 export const processedEvents = pgTable(
   'processed_events',
   {
-    eventId: uuid('event_id').primaryKey(),
     tenantId: text('tenant_id').notNull(),
+    eventId: uuid('event_id').notNull(),
     externalId: text('external_id').notNull(),
     outcome: text('outcome').notNull(),
     processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('processed_events_processed_at_idx').on(table.processedAt)],
+  (table) => [
+    primaryKey({ columns: [table.tenantId, table.eventId] }),
+    index('processed_events_processed_at_idx').on(table.processedAt),
+  ],
 );
 
 /**
@@ -99,19 +104,25 @@ export const processedEvents = pgTable(
  * deleted once the relay has it acknowledged by Kafka; `id` order is per-customer commit order
  * because writers of one customer hold its lock until they commit.
  */
-export const outbox = pgTable('outbox', {
-  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-  eventId: uuid('event_id').notNull().unique(),
-  tenantId: text('tenant_id').notNull(),
-  externalId: text('external_id').notNull(),
-  /**
-   * `json`, not `jsonb`: the payload is written once, read once by the relay and never queried;
-   * `json` keeps the text as written, so the relay publishes the event's fields in their own
-   * order. (Measured, it costs Postgres about the same CPU as jsonb: README Performance.)
-   */
-  payload: json('payload').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: uuid('event_id').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    externalId: text('external_id').notNull(),
+    /**
+     * `json`, not `jsonb`: the payload is written once, read once by the relay and never
+     * queried; `json` keeps the text as written, so the relay publishes the event's fields in
+     * their own order. (Measured, it costs Postgres about the same CPU as jsonb: README
+     * Performance.)
+     */
+    payload: json('payload').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Derived eventIds include the tenant (domain/event-ids.ts); the key says so too (SPEC §4.7).
+  (table) => [unique('outbox_tenant_id_event_id_unique').on(table.tenantId, table.eventId)],
+);
 
 /** Loans imported from the tenant's lending system (SPEC §6). */
 export const loans = pgTable(
@@ -237,4 +248,16 @@ export const republishRuns = pgTable('republish_runs', {
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
+});
+
+/**
+ * Housekeeping that one replica at a time does on a schedule of the database's clock, not of
+ * any replica's uptime (processed-events-pruner.ts): when each task last started and finished.
+ */
+export const maintenanceRuns = pgTable('maintenance_runs', {
+  task: text('task').primaryKey(),
+  lastStartedAt: timestamp('last_started_at', { withTimezone: true }).notNull(),
+  lastFinishedAt: timestamp('last_finished_at', { withTimezone: true }),
+  /** rows the last finished run deleted */
+  lastDeleted: integer('last_deleted'),
 });

@@ -7,6 +7,7 @@ import type {
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
 import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
+import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import type { TenantConfiguration } from '../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../errors.ts';
 import { lockCustomers } from './customer-lock.ts';
@@ -65,14 +66,18 @@ export function transactionOf(
       );
     },
 
-    async findProcessedEventIds(eventIds) {
-      const rows = await execute<{ event_id: string }>(
+    async findProcessedEvents(events) {
+      const rows = await execute<{ tenant_id: string; event_id: string }>(
         tx,
         sql`
-        select event_id::text from processed_events
-        where event_id in (select json_array_elements_text(${JSON.stringify(eventIds)}::json)::uuid)`,
+        select p.tenant_id, p.event_id::text from processed_events p
+        join json_to_recordset(${tenantEventsParameter(events)}::json)
+          as k(tenant_id text, event_id uuid)
+          on p.tenant_id = k.tenant_id and p.event_id = k.event_id`,
       );
-      return new Set(rows.map((row) => row.event_id));
+      return new Set(
+        rows.map((row) => tenantEventKey({ tenantId: row.tenant_id, eventId: row.event_id })),
+      );
     },
 
     async loadCustomers(keys) {
@@ -99,24 +104,27 @@ export function transactionOf(
         external_id: event.externalId,
         outcome: event.outcome,
       }));
+      // In key order: two transactions that record some of the same events wait for each other
+      // in one order, never in a cycle.
       const inserted = await execute<{ event_id: string }>(
         tx,
         sql`
         insert into processed_events (event_id, tenant_id, external_id, outcome)
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
           as r(event_id uuid, tenant_id text, external_id text, outcome text)
-        on conflict (event_id) do nothing
+        order by tenant_id, event_id
+        on conflict (tenant_id, event_id) do nothing
         returning event_id`,
       );
       if (inserted.length !== rows.length) {
-        // Only an eventId re-used for another customer can race past the customer lock; the
-        // retry sees it as processed and treats it as the duplicate it is.
+        // The customer locks serialise every event of one customer, so only a tenant re-using
+        // an eventId for another of its customers can race past them (another tenant's same
+        // eventId is another key, SPEC §4.7). The retry finds the event recorded and treats
+        // it as the duplicate it is; until the other transaction has ended, its insert waits.
         throw new CustomerSyncError(
           'apply.concurrent_duplicate',
           'an event id was recorded by another transaction',
-          {
-            canRetry: true,
-          },
+          { canRetry: true },
         );
       }
     },
@@ -140,7 +148,7 @@ export function transactionOf(
         from json_to_recordset(${JSON.stringify(rows)}::json)
           as r(position integer, event_id uuid, tenant_id text, external_id text, payload json)
         order by position
-        on conflict (event_id) do nothing`,
+        on conflict (tenant_id, event_id) do nothing`,
       );
       await Promise.all([inserted, execute(tx, sql`select pg_notify('customer_sync_outbox', '')`)]);
     },
@@ -149,4 +157,11 @@ export function transactionOf(
     // job and the partition never waits for the lending system.
     requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests),
   };
+}
+
+/** Events named by (tenant, eventId), as one JSON parameter for set-based SQL (SPEC §4.7). */
+export function tenantEventsParameter(events: readonly TenantEvent[]): string {
+  return JSON.stringify(
+    events.map((event) => ({ tenant_id: event.tenantId, event_id: event.eventId })),
+  );
 }

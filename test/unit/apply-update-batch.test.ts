@@ -12,6 +12,7 @@ import {
 import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
 import { customerKeyId } from '../../src/domain/customer-key.ts';
 import type { StoredCustomer } from '../../src/domain/customer-snapshot.ts';
+import { tenantEventKey } from '../../src/domain/tenant-event-key.ts';
 import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-request-builder.ts';
 
 /**
@@ -31,7 +32,8 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
           .filter((id) => taskTypes[id])
           .map((id) => [id, { tenantId: id, taskTypes: taskTypes[id] ?? [] }]),
       ),
-    findProcessedEventIds: async (ids) => new Set(ids.filter((id) => processed.has(id))),
+    findProcessedEvents: async (events) =>
+      new Set(events.map(tenantEventKey).filter((key) => processed.has(key))),
     loadCustomers: async (keys) =>
       new Map(
         keys.flatMap((key) => {
@@ -44,7 +46,7 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
         customers.set(customerKeyId(customer), structuredClone(customer));
     },
     recordProcessedEvents: async (events) => {
-      for (const event of events) processed.set(event.eventId, event.outcome);
+      for (const event of events) processed.set(tenantEventKey(event), event.outcome);
     },
     appendToOutbox: async (events) => {
       outbox.push(...events);
@@ -92,6 +94,33 @@ describe('applyUpdateBatch', () => {
       ['applied', 'duplicate'],
     );
     assert.equal(memory.outbox.length, 1);
+  });
+
+  it('applies the same eventId from two tenants to both and announces two eventIds (SPEC §4.7)', async () => {
+    const memory = inMemoryStore({ 'tenant-a': ['collections'], 'tenant-b': ['collections'] });
+    const eventId = '0b5f3e0e-7a1c-4f6e-9d2a-5c8e1f4b7a90';
+    const ofTenant = (tenant: string) =>
+      request(
+        anUpdateRequest()
+          .withTenant(tenant)
+          .withEventId(eventId)
+          .withExternalId('c-1')
+          .withData({ lastName: tenant }),
+      );
+    const first = await applyUpdateBatch(memory.store, [ofTenant('tenant-a')], { now: NOW });
+    const second = await applyUpdateBatch(memory.store, [ofTenant('tenant-b')], { now: NOW });
+    assert.deepEqual(
+      [...first.outcomes, ...second.outcomes].map((outcome) => outcome.kind),
+      ['applied', 'applied'],
+    );
+    assert.equal(new Set(memory.outbox.map((event) => event.eventId)).size, 2);
+    assert.deepEqual(
+      memory.outbox.map((event) => [event.tenantId, event.causationId]),
+      [
+        ['tenant-a', eventId],
+        ['tenant-b', eventId],
+      ],
+    );
   });
 
   it('announces each change of a customer in a batch with its own version, in order', async () => {

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   CUSTOMER_SYNC_UUID_NAMESPACE,
   customerUpdatedEventId,
+  legacyUpdateEventId,
   uuidV5,
 } from '../../src/domain/event-ids.ts';
 
@@ -40,37 +41,58 @@ describe('uuidV5 (RFC 9562 §5.5)', () => {
 
 describe('customerUpdatedEventId (SPEC §5)', () => {
   const causation = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+  const cause = (reason: string, more: { tenantId?: string; discriminator?: string } = {}) => ({
+    tenantId: more.tenantId ?? 'acme',
+    causationId: causation,
+    reason,
+    ...(more.discriminator !== undefined ? { discriminator: more.discriminator } : {}),
+  });
 
   it('is pinned: a change of namespace or name format would break recognising re-sends', () => {
     // python3 -c "import uuid; print(uuid.uuid5(uuid.UUID('4cb50500-88e9-43b5-b553-e6d2be61df42'),
-    //   '7c9e6679-7425-40de-944b-e07fc1f90ae7|update'))"
+    //   'acme|7c9e6679-7425-40de-944b-e07fc1f90ae7|update'))"
     assert.equal(CUSTOMER_SYNC_UUID_NAMESPACE, '4cb50500-88e9-43b5-b553-e6d2be61df42');
-    assert.equal(
-      customerUpdatedEventId(causation, 'update'),
-      '3bf3c257-04fd-52f1-bb91-e04fe88d0013',
+    assert.equal(customerUpdatedEventId(cause('update')), 'd4591848-79a1-5241-b9c2-5c4ef75003e9');
+  });
+
+  it('gives two tenants that send the same eventId two ids (SPEC §4.7)', () => {
+    assert.notEqual(
+      customerUpdatedEventId(cause('update', { tenantId: 'tenant-a' })),
+      customerUpdatedEventId(cause('update', { tenantId: 'tenant-b' })),
     );
   });
 
   it('gives the same id for the same cause, however the causation id is spelled', () => {
     assert.equal(
-      customerUpdatedEventId(causation.toUpperCase(), 'update'),
-      customerUpdatedEventId(causation, 'update'),
+      customerUpdatedEventId({ ...cause('update'), causationId: causation.toUpperCase() }),
+      customerUpdatedEventId(cause('update')),
     );
   });
 
   it('gives different ids for different reasons and discriminators', () => {
     const ids = new Set([
-      customerUpdatedEventId(causation, 'update'),
-      customerUpdatedEventId(causation, 'enrichment'),
-      customerUpdatedEventId(causation, 'republish', 'acme:CUST-1'),
-      customerUpdatedEventId(causation, 'republish', 'acme:CUST-2'),
-      customerUpdatedEventId(causation, 'republish', ''),
-      customerUpdatedEventId(causation, 'republish'),
+      customerUpdatedEventId(cause('update')),
+      customerUpdatedEventId(cause('enrichment')),
+      customerUpdatedEventId(cause('republish', { discriminator: 'CUST-1' })),
+      customerUpdatedEventId(cause('republish', { discriminator: 'CUST-2' })),
+      customerUpdatedEventId(cause('republish', { discriminator: '' })),
+      customerUpdatedEventId(cause('republish')),
     ]);
     assert.equal(ids.size, 6);
   });
 
   it('is a version 5 UUID', () => {
-    assert.match(customerUpdatedEventId(causation, 'enrichment'), UUID_V5);
+    assert.match(customerUpdatedEventId(cause('enrichment')), UUID_V5);
+  });
+});
+
+describe('legacyUpdateEventId (ids announced before the tenant was part of them)', () => {
+  it('is the id release 0.1.0 announced for an update', () => {
+    // python3 -c "import uuid; print(uuid.uuid5(uuid.UUID('4cb50500-88e9-43b5-b553-e6d2be61df42'),
+    //   '7c9e6679-7425-40de-944b-e07fc1f90ae7|update'))"
+    assert.equal(
+      legacyUpdateEventId('7C9E6679-7425-40DE-944B-E07FC1F90AE7'),
+      '3bf3c257-04fd-52f1-bb91-e04fe88d0013',
+    );
   });
 });
