@@ -17,6 +17,9 @@ export const ENRICHMENT_CHANNEL = 'customer_sync_enrichment';
  * loan ids (all if either asked for all), the later loan reference, the later cause. Merging
  * bumps the revision (a running worker then runs the job again when it finishes) and restarts
  * the deadline, which runs from the latest request.
+ *
+ * Lock order (SPEC §4.5): the caller holds the customers' locks; the job rows are taken after
+ * them, in customer order, as every other writer of a job row with its customer takes them.
  */
 export async function enqueueEnrichmentJobs(
   tx: DatabaseTransaction,
@@ -41,6 +44,7 @@ export async function enqueueEnrichmentJobs(
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(tenant_id text,
       external_id text, fill_fields boolean, loan_ids bigint[], loan_reference_id text,
       causation_id uuid)
+    order by tenant_id, external_id
     on conflict (tenant_id, external_id) where state in ('pending', 'running') do update set
       fill_fields = enrichment_jobs.fill_fields or excluded.fill_fields,
       loan_ids = case
