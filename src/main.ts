@@ -15,7 +15,7 @@ import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
-import { applyMigrations } from './persistence/migrate.ts';
+import { applyMigrations, migrationTimeoutsOf } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
 import { startProcessedEventsPruning } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
@@ -26,13 +26,6 @@ export interface RunningService {
   /** SPEC §4.9: stop fetching, finish and commit the in-flight batch, flush the relay, disconnect */
   stop(): Promise<void>;
 }
-
-/**
- * The service's transactions only ever wait on the database, so one idle this long belongs to
- * a client that stopped talking mid-transaction; the server then ends it and frees its locks.
- * Below the consumer's attempt deadline, so a wedged attempt's retry finds its locks free.
- */
-const IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 20_000;
 
 interface StartHooks {
   onFatal?: (error: unknown) => void;
@@ -70,11 +63,13 @@ async function startComponents(
   );
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
   // applies them in one transaction, and the advisory lock is the session's.
-  if (config.database.migrateOnStart) await step(applyMigrations(config.database.url));
+  if (config.database.migrateOnStart)
+    await step(applyMigrations(config.database.url, migrationTimeoutsOf(config)));
 
   const database = connectDatabase(config.database.url, {
     poolMax: config.database.poolMax,
-    idleInTransactionSessionTimeoutMs: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
+    // SPEC §4.5: lock, statement and idle-in-transaction limits on every session.
+    timeouts: config.database.timeouts,
   });
   started(() => database.close());
   const metrics = createMetrics();
@@ -104,7 +99,10 @@ async function startComponents(
   started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
-  const outboxStore = createOutboxStore(database.sql, { leaseDatabaseUrl: config.database.url });
+  const outboxStore = createOutboxStore(database.sql, {
+    leaseDatabaseUrl: config.database.url,
+    timeouts: config.database.timeouts,
+  });
   const relay = createOutboxRelay({
     store: outboxStore,
     producer,

@@ -43,8 +43,14 @@ export interface UpdateBatchTransaction {
 }
 
 export interface UpdateBatchStore {
-  /** commits when `work` resolves, rolls back when it throws */
-  inTransaction<T>(work: (transaction: UpdateBatchTransaction) => Promise<T>): Promise<T>;
+  /**
+   * commits when `work` resolves, rolls back when it throws; aborting `signal` cancels the
+   * statement in flight, so an abandoned transaction holds no connection or lock
+   */
+  inTransaction<T>(
+    work: (transaction: UpdateBatchTransaction) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
 }
 
 export interface AppliedBatch {
@@ -160,7 +166,7 @@ export async function applyUpdateBatch(
     // Thrown here, the abandonment rolls the transaction back: returning would commit it.
     signal?.throwIfAborted();
     return { outcomes, announced: announcements.length };
-  });
+  }, signal);
 }
 
 function outcomeOf(

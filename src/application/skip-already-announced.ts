@@ -75,22 +75,24 @@ export function skipAlreadyAnnounced(
   let written = 0;
   return {
     store: {
-      async inTransaction(work) {
+      async inTransaction(work, signal) {
         let pendingSuppressed = 0;
         let pendingWritten = 0;
-        const result = await store.inTransaction((transaction) =>
-          work({
-            ...transaction,
-            async appendToOutbox(events) {
-              if (events.length === 0) return transaction.appendToOutbox(events);
-              const announced = index.loaded();
-              if (announced === undefined) throw new AnnouncedIndexNeeded();
-              const fresh = events.filter((event) => !alreadyAnnounced(announced, event));
-              pendingSuppressed += events.length - fresh.length;
-              pendingWritten += fresh.length;
-              return transaction.appendToOutbox(fresh);
-            },
-          } satisfies UpdateBatchTransaction),
+        const result = await store.inTransaction(
+          (transaction) =>
+            work({
+              ...transaction,
+              async appendToOutbox(events) {
+                if (events.length === 0) return transaction.appendToOutbox(events);
+                const announced = index.loaded();
+                if (announced === undefined) throw new AnnouncedIndexNeeded();
+                const fresh = events.filter((event) => !alreadyAnnounced(announced, event));
+                pendingSuppressed += events.length - fresh.length;
+                pendingWritten += fresh.length;
+                return transaction.appendToOutbox(fresh);
+              },
+            } satisfies UpdateBatchTransaction),
+          signal,
         );
         // Counted once the transaction has committed.
         suppressed += pendingSuppressed;

@@ -3,7 +3,7 @@ import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retr
 import { kafkaKeyOf } from '../domain/customer-key.ts';
 import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { countRetry, type Metrics } from '../observability/metrics.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
 
 /**
@@ -113,7 +113,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
       } catch (error) {
         const delayMs = backoffDelayMs(failures++, options.retry);
-        options.metrics.retries.inc({ stage: 'outbox-relay' });
+        countRetry(options.metrics, 'outbox-relay', error);
         log.warn({ failure: describeFailure(error), delayMs }, 'outbox relay failed, retrying');
         // The lease's connection may be gone; take it again rather than trust it.
         await dropLease();

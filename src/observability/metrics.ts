@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { databaseConflictOf } from '../errors.ts';
 
 /**
  * The one metrics registry (SPEC §8). Labels carry codes, outcomes, topics and partitions:
@@ -141,3 +142,15 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Counts a failure that a retry will try to get past, if it is a database conflict. */
+export function countDatabaseConflict(metrics: Metrics, stage: string, error: unknown): void {
+  const kind = databaseConflictOf(error);
+  if (kind !== undefined) metrics.databaseConflicts.inc({ kind, stage });
+}
+
+/** Counts one retry of `stage` after `error` (customer_sync_retries_total, and conflicts). */
+export function countRetry(metrics: Metrics, stage: string, error: unknown): void {
+  metrics.retries.inc({ stage });
+  countDatabaseConflict(metrics, stage, error);
+}

@@ -5,6 +5,7 @@ import {
   mergeEnrichmentRequestsPerCustomer,
 } from '../domain/enrichment-request.ts';
 import type { DatabaseTransaction } from './database.ts';
+import { executePrepared, type SqlExecutor } from './prepared-sql.ts';
 
 /** Workers LISTEN on it to pick new jobs up at once instead of at their next poll. */
 export const ENRICHMENT_CHANNEL = 'customer_sync_enrichment';
@@ -24,6 +25,7 @@ export const ENRICHMENT_CHANNEL = 'customer_sync_enrichment';
 export async function enqueueEnrichmentJobs(
   tx: DatabaseTransaction,
   requests: readonly CustomerUpdateRequest[],
+  execute: SqlExecutor = executePrepared,
 ): Promise<void> {
   const merged = mergeEnrichmentRequestsPerCustomer(
     requests.flatMap((request) => enrichmentRequestOf(request) ?? []),
@@ -37,7 +39,9 @@ export async function enqueueEnrichmentJobs(
     loan_reference_id: request.loanReferenceId ?? null,
     causation_id: request.causationId,
   }));
-  await tx.execute(sql`
+  await execute(
+    tx,
+    sql`
     insert into enrichment_jobs
       (tenant_id, external_id, fill_fields, loan_ids, loan_reference_id, causation_id)
     select tenant_id, external_id, fill_fields, loan_ids, loan_reference_id, causation_id
@@ -56,6 +60,7 @@ export async function enqueueEnrichmentJobs(
       causation_id = excluded.causation_id,
       revision = enrichment_jobs.revision + 1,
       requested_at = now(),
-      updated_at = now()`);
-  await tx.execute(sql`select pg_notify(${ENRICHMENT_CHANNEL}, '')`);
+      updated_at = now()`,
+  );
+  await execute(tx, sql`select pg_notify(${ENRICHMENT_CHANNEL}, '')`);
 }

@@ -1,7 +1,11 @@
 import postgres, { type Sql } from 'postgres';
 import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
-import { reconnectDelaySeconds } from './database.ts';
+import {
+  type DatabaseTimeouts,
+  reconnectDelaySeconds,
+  sessionTimeoutParameters,
+} from './database.ts';
 
 export interface OutboxEntry {
   id: string;
@@ -71,6 +75,8 @@ export interface OutboxStoreOptions {
    * the service's relay needs it; without it tryAcquireRelayLease fails.
    */
   leaseDatabaseUrl?: string;
+  /** the lease connection's session limits (DATABASE_*_TIMEOUT_MS) */
+  timeouts?: Partial<DatabaseTimeouts>;
 }
 
 /**
@@ -93,7 +99,10 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       // No array types are needed here, and fetching them on a connection that dies at that
       // moment is an unhandled rejection in postgres.js 3.4.9 (porsager/postgres#1192).
       fetch_types: false,
-      connection: { application_name: 'customer-sync-relay' },
+      connection: {
+        application_name: 'customer-sync-relay',
+        ...sessionTimeoutParameters(options.timeouts),
+      },
       // The pool's capped reconnect delay: a standby client must not wait 20 s after an outage.
       backoff: reconnectDelaySeconds,
     });

@@ -19,7 +19,7 @@ import {
 } from './customer-rows.ts';
 import type { Database, DatabaseTransaction } from './database.ts';
 import { enqueueEnrichmentJobs } from './enqueue-enrichment-jobs.ts';
-import { executePrepared, type SqlExecutor } from './prepared-sql.ts';
+import { cancelledBy, executePrepared, type SqlExecutor } from './prepared-sql.ts';
 
 /**
  * The batch transaction in set-based SQL: a fixed handful of statements per batch whatever its
@@ -30,8 +30,10 @@ export function createUpdateBatchStore(
   db: Database,
   options: { execute?: SqlExecutor } = {},
 ): UpdateBatchStore {
+  const execute = options.execute ?? executePrepared;
   return {
-    inTransaction: (work) => db.transaction((tx) => work(transactionOf(tx, options.execute))),
+    inTransaction: (work, signal) =>
+      db.transaction((tx) => work(transactionOf(tx, cancelledBy(signal, execute)))),
   };
 }
 
@@ -155,7 +157,7 @@ export function transactionOf(
 
     // SPEC §6: enqueued in the batch's own transaction, so a committed request always has its
     // job and the partition never waits for the lending system.
-    requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests),
+    requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests, execute),
   };
 }
 

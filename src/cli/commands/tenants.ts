@@ -46,7 +46,10 @@ async function setTenant(args: string[]): Promise<number> {
     throw new UsageError('tenants set: --lending-api-url must be a URL');
 
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database.url, { poolMax: 1 });
+  const database = connectDatabase(config.database.url, {
+    poolMax: 1,
+    timeouts: config.database.timeouts,
+  });
   try {
     await createTenantRepository(database.db).save({
       tenantId,
@@ -63,7 +66,10 @@ async function setTenant(args: string[]): Promise<number> {
 async function listTenants(args: string[]): Promise<number> {
   const { values } = parseCommandLine(args, { json: { type: 'boolean' } });
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database.url, { poolMax: 1 });
+  const database = connectDatabase(config.database.url, {
+    poolMax: 1,
+    timeouts: config.database.timeouts,
+  });
   try {
     const tenants = await createTenantRepository(database.db).list();
     if (values.json) {
