@@ -7,6 +7,7 @@ import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import { type ChangedField, emptyCustomerRecord } from '../domain/customer-record.ts';
 import { customerUpdatedEvent, type StoredCustomer } from '../domain/customer-snapshot.ts';
 import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last-writer-wins.ts';
+import { type MetadataTombstones, metadataPatchPaths } from '../domain/metadata-registers.ts';
 import { stampOf } from '../domain/stamp.ts';
 import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
@@ -38,6 +39,18 @@ export interface UpdateBatchTransaction {
     events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
   ): Promise<void>;
   appendToOutbox(events: CustomerUpdated[]): Promise<void>;
+  /**
+   * the stored metadata tombstones of these paths of these customers, by customerKeyId: kept
+   * apart from the customers so that their cost does not grow with their history
+   * (domain/metadata-registers.ts)
+   */
+  findMetadataTombstones(
+    paths: Array<CustomerKey & { paths: string[] }>,
+  ): Promise<Map<string, MetadataTombstones>>;
+  /** stores tombstones apart from the customers; where a path has one, the greater stamp wins */
+  saveMetadataTombstones(
+    tombstones: Array<CustomerKey & { tombstones: MetadataTombstones }>,
+  ): Promise<void>;
   /** enqueues the enrichment jobs these requests ask for, in this transaction (SPEC §6) */
   requestEnrichment?(requests: CustomerUpdateRequest[]): Promise<void>;
 }
@@ -87,12 +100,16 @@ export async function applyUpdateBatch(
     signal?.throwIfAborted();
     const keys = distinctKeys(requests);
     await transaction.lockCustomers(keys);
-    const [tenants, processed, stored] = await Promise.all([
+    const tombstonePaths = metadataPathsOf(requests);
+    const [tenants, processed, stored, tombstones] = await Promise.all([
       transaction.findTenants([...new Set(requests.map((request) => request.tenantId))]),
       transaction.findProcessedEvents(
         requests.map(({ tenantId, eventId }) => ({ tenantId, eventId })),
       ),
       transaction.loadCustomers(keys),
+      tombstonePaths.length > 0
+        ? transaction.findMetadataTombstones(tombstonePaths)
+        : new Map<string, MetadataTombstones>(),
     ]);
 
     const appliedAt = now().toISOString();
@@ -101,6 +118,7 @@ export async function applyUpdateBatch(
     const touched = new Map<string, StoredCustomer>();
     const recorded: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }> = [];
     const announcements: CustomerUpdated[] = [];
+    const newTombstones = new Map<string, CustomerKey & { tombstones: MetadataTombstones }>();
 
     for (const request of requests) {
       // SPEC §4.7: the same eventId from another tenant is another event.
@@ -119,7 +137,18 @@ export async function applyUpdateBatch(
 
       const id = customerKeyId(request);
       const before = touched.get(id) ?? stored.get(id) ?? newCustomer(request, appliedAt);
-      const merged = mergeFieldsLastWriterWins(before.record, toFieldWrite(request));
+      const known = tombstones.get(id) ?? {};
+      const merged = mergeFieldsLastWriterWins(before.record, toFieldWrite(request), known);
+      if (Object.keys(merged.metadataTombstones).length > 0) {
+        // Later requests of this customer in the batch see them, and they are stored with it.
+        tombstones.set(id, keepNewer(known, merged.metadataTombstones));
+        const pending = newTombstones.get(id);
+        newTombstones.set(id, {
+          tenantId: request.tenantId,
+          externalId: request.externalId,
+          tombstones: keepNewer(pending?.tombstones ?? {}, merged.metadataTombstones),
+        });
+      }
       const after: StoredCustomer = {
         ...before,
         record: merged.record,
@@ -149,12 +178,15 @@ export async function applyUpdateBatch(
     }
 
     // Stamps move even when no value changes; they must be stored for later merges to converge.
-    // The three writes do not depend on each other: issued together, they share one round trip
-    // to the database, and a failure of any of them still rolls back all three.
+    // The writes do not depend on each other: issued together, they share one round trip to
+    // the database, and a failure of any of them still rolls back all of them.
     await Promise.all([
       transaction.saveCustomers([...touched.values()]),
       transaction.recordProcessedEvents(recorded),
       transaction.appendToOutbox(announcements),
+      newTombstones.size > 0
+        ? transaction.saveMetadataTombstones([...newTombstones.values()])
+        : undefined,
     ]);
     const enrichmentRequests = requests.filter(
       (request, index) =>
@@ -195,6 +227,32 @@ function newCustomer(key: CustomerKey, now: string): StoredCustomer {
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** Per customer, the metadata paths the requests patch, whose tombstones the merge needs. */
+function metadataPathsOf(
+  requests: readonly CustomerUpdateRequest[],
+): Array<CustomerKey & { paths: string[] }> {
+  const byCustomer = new Map<string, CustomerKey & { paths: Set<string> }>();
+  for (const { tenantId, externalId, metadataPatch } of requests) {
+    if (metadataPatch === undefined || metadataPatch === null) continue;
+    const id = customerKeyId({ tenantId, externalId });
+    const entry = byCustomer.get(id) ?? { tenantId, externalId, paths: new Set<string>() };
+    for (const path of metadataPatchPaths(metadataPatch)) entry.paths.add(path);
+    byCustomer.set(id, entry);
+  }
+  return [...byCustomer.values()]
+    .filter((entry) => entry.paths.size > 0)
+    .map((entry) => ({ ...entry, paths: [...entry.paths] }));
+}
+
+function keepNewer(known: MetadataTombstones, more: MetadataTombstones): MetadataTombstones {
+  const kept = { ...known };
+  for (const [path, stamp] of Object.entries(more)) {
+    const before = kept[path];
+    if (before === undefined || stamp > before) kept[path] = stamp;
+  }
+  return kept;
 }
 
 function distinctKeys(requests: readonly CustomerUpdateRequest[]): CustomerKey[] {

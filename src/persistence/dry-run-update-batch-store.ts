@@ -8,10 +8,16 @@ import { tenantEventKey } from '../domain/tenant-event-key.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { keysParameter } from './customer-rows.ts';
 import type { Database, DatabaseTransaction } from './database.ts';
-import { tenantEventsParameter, transactionOf } from './update-batch-store.ts';
+import {
+  type TombstoneRow,
+  tenantEventsParameter,
+  tombstonePathsParameter,
+  tombstonesByCustomer,
+  transactionOf,
+} from './update-batch-store.ts';
 
 /** The tables the apply path writes; a dry run writes private copies of them instead. */
-const SHADOWED_TABLES = ['customers', 'processed_events', 'outbox'] as const;
+const SHADOWED_TABLES = ['customers', 'processed_events', 'outbox', 'metadata_tombstones'] as const;
 
 /** SQLSTATE read_only_sql_transaction: something wrote to a table that is not shadowed. */
 const READ_ONLY_VIOLATION = '25006';
@@ -103,6 +109,18 @@ function shadowTransactionOf(tx: DatabaseTransaction, realSchema: string): Updat
         join jsonb_to_recordset(${keysParameter(keys)}::jsonb) as k(tenant_id text, external_id text)
           on c.tenant_id = k.tenant_id and c.external_id = k.external_id
         on conflict do nothing`);
+    },
+    async findMetadataTombstones(paths) {
+      const keys = tombstonePathsParameter(paths);
+      const rows = await tx.execute<TombstoneRow>(sql`
+        select t.tenant_id, t.external_id, t.path, t.stamp from metadata_tombstones t
+        join jsonb_to_recordset(${keys}::jsonb) as k(tenant_id text, external_id text, path text)
+          on t.tenant_id = k.tenant_id and t.external_id = k.external_id and t.path = k.path
+        union all
+        select t.tenant_id, t.external_id, t.path, t.stamp from ${real('metadata_tombstones')} t
+        join jsonb_to_recordset(${keys}::jsonb) as k(tenant_id text, external_id text, path text)
+          on t.tenant_id = k.tenant_id and t.external_id = k.external_id and t.path = k.path`);
+      return tombstonesByCustomer([...rows]);
     },
     async findProcessedEvents(events) {
       const keys = tenantEventsParameter(events);

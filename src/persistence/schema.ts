@@ -251,6 +251,23 @@ export const republishRuns = pgTable('republish_runs', {
 });
 
 /**
+ * SPEC §4.3: the tombstones of deleted metadata keys (domain/metadata-registers.ts), kept apart
+ * from customers.metadata_registers so that a customer's row, and the cost of every event on
+ * it, does not grow with its history of deleted keys; each batch reads only the paths it
+ * patches. `path` is the JSON text of the key array, `stamp` the delete's (occurredAt, eventId).
+ */
+export const metadataTombstones = pgTable(
+  'metadata_tombstones',
+  {
+    tenantId: text('tenant_id').notNull(),
+    externalId: text('external_id').notNull(),
+    path: text('path').notNull(),
+    stamp: text('stamp').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.tenantId, table.externalId, table.path] })],
+);
+
+/**
  * Housekeeping that one replica at a time does on a schedule of the database's clock, not of
  * any replica's uptime (processed-events-pruner.ts): when each task last started and finished.
  */

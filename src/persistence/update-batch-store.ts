@@ -7,6 +7,8 @@ import type {
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
 import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
+import type { MetadataTombstones } from '../domain/metadata-registers.ts';
+import type { Stamp } from '../domain/stamp.ts';
 import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import type { TenantConfiguration } from '../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../errors.ts';
@@ -155,6 +157,42 @@ export function transactionOf(
       await Promise.all([inserted, execute(tx, sql`select pg_notify('customer_sync_outbox', '')`)]);
     },
 
+    async findMetadataTombstones(paths) {
+      const rows = await execute<TombstoneRow>(
+        tx,
+        sql`
+        select t.tenant_id, t.external_id, t.path, t.stamp from metadata_tombstones t
+        join json_to_recordset(${tombstonePathsParameter(paths)}::json)
+          as k(tenant_id text, external_id text, path text)
+          on t.tenant_id = k.tenant_id and t.external_id = k.external_id and t.path = k.path`,
+      );
+      return tombstonesByCustomer(rows);
+    },
+
+    async saveMetadataTombstones(tombstones) {
+      const rows = tombstones.flatMap(({ tenantId, externalId, tombstones: byPath }) =>
+        Object.entries(byPath).map(([path, stamp]) => ({
+          tenant_id: tenantId,
+          external_id: externalId,
+          path,
+          stamp,
+        })),
+      );
+      if (rows.length === 0) return;
+      // In key order, like every multi-row write here; stamps compare as plain strings (the
+      // C collation), as in TypeScript (domain/stamp.ts).
+      await execute(
+        tx,
+        sql`
+        insert into metadata_tombstones (tenant_id, external_id, path, stamp)
+        select * from json_to_recordset(${JSON.stringify(rows)}::json)
+          as r(tenant_id text, external_id text, path text, stamp text)
+        order by tenant_id, external_id, path
+        on conflict (tenant_id, external_id, path) do update set stamp = excluded.stamp
+        where metadata_tombstones.stamp collate "C" < excluded.stamp collate "C"`,
+      );
+    },
+
     // SPEC §6: enqueued in the batch's own transaction, so a committed request always has its
     // job and the partition never waits for the lending system.
     requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests, execute),
@@ -166,4 +204,32 @@ export function tenantEventsParameter(events: readonly TenantEvent[]): string {
   return JSON.stringify(
     events.map((event) => ({ tenant_id: event.tenantId, event_id: event.eventId })),
   );
+}
+
+export type TombstoneRow = { tenant_id: string; external_id: string; path: string; stamp: string };
+
+/** Customers' metadata paths, as one JSON parameter of (tenant_id, external_id, path) rows. */
+export function tombstonePathsParameter(
+  paths: ReadonlyArray<CustomerKey & { paths: readonly string[] }>,
+): string {
+  return JSON.stringify(
+    paths.flatMap(({ tenantId, externalId, paths: customerPaths }) =>
+      customerPaths.map((path) => ({ tenant_id: tenantId, external_id: externalId, path })),
+    ),
+  );
+}
+
+/** Tombstone rows by customerKeyId; of two rows of one path, the greater stamp. */
+export function tombstonesByCustomer(
+  rows: readonly TombstoneRow[],
+): Map<string, MetadataTombstones> {
+  const byCustomer = new Map<string, MetadataTombstones>();
+  for (const row of rows) {
+    const id = customerKeyId({ tenantId: row.tenant_id, externalId: row.external_id });
+    const tombstones = byCustomer.get(id) ?? {};
+    const before = tombstones[row.path];
+    if (before === undefined || row.stamp > before) tombstones[row.path] = row.stamp as Stamp;
+    byCustomer.set(id, tombstones);
+  }
+  return byCustomer;
 }

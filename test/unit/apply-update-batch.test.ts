@@ -12,6 +12,7 @@ import {
 import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
 import { customerKeyId } from '../../src/domain/customer-key.ts';
 import type { StoredCustomer } from '../../src/domain/customer-snapshot.ts';
+import type { MetadataTombstones } from '../../src/domain/metadata-registers.ts';
 import { tenantEventKey } from '../../src/domain/tenant-event-key.ts';
 import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-request-builder.ts';
 
@@ -24,6 +25,7 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
   const processed = new Map<string, string>();
   const outbox: CustomerUpdated[] = [];
   const enrichment: CustomerUpdateRequest[] = [];
+  const tombstones = new Map<string, MetadataTombstones>();
   const transaction: UpdateBatchTransaction = {
     lockCustomers: async () => {},
     findTenants: async (ids) =>
@@ -51,12 +53,32 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
     appendToOutbox: async (events) => {
       outbox.push(...events);
     },
+    findMetadataTombstones: async (paths) =>
+      new Map(
+        paths.map((customer) => {
+          const stored = tombstones.get(customerKeyId(customer)) ?? {};
+          return [
+            customerKeyId(customer),
+            Object.fromEntries(
+              customer.paths.flatMap((path) => (stored[path] ? [[path, stored[path]]] : [])),
+            ) as MetadataTombstones,
+          ];
+        }),
+      ),
+    saveMetadataTombstones: async (saved) => {
+      for (const customer of saved) {
+        const stored = tombstones.get(customerKeyId(customer)) ?? {};
+        for (const [path, stamp] of Object.entries(customer.tombstones))
+          if (stored[path] === undefined || stamp > (stored[path] as string)) stored[path] = stamp;
+        tombstones.set(customerKeyId(customer), stored);
+      }
+    },
     requestEnrichment: async (requests) => {
       enrichment.push(...requests);
     },
   };
   const store: UpdateBatchStore = { inTransaction: (work) => work(transaction) };
-  return { store, customers, processed, outbox, enrichment };
+  return { store, customers, processed, outbox, enrichment, tombstones };
 }
 
 function request(builder: UpdateRequestBuilder): CustomerUpdateRequest {
@@ -83,6 +105,42 @@ describe('applyUpdateBatch', () => {
     assert.deepEqual(announced?.changedFields, ['taskType', 'firstName']);
     assert.equal(announced?.customer.version, 1);
     assert.equal(announced?.customer.createdAt, '2026-02-01T12:00:00.000Z');
+  });
+
+  it('keeps the tombstone of a deleted metadata key apart; an older write of the key still loses', async () => {
+    const memory = inMemoryStore();
+    const at = (second: number) => `2026-01-01T00:00:0${second}Z`;
+    await applyUpdateBatch(
+      memory.store,
+      [
+        request(anUpdateRequest().occurredAt(at(1)).withMetadata({ tier: 'gold', keep: 1 })),
+        request(anUpdateRequest().occurredAt(at(3)).withMetadata({ tier: null })),
+      ],
+      { now: NOW },
+    );
+    const stored = memory.customers.get(
+      customerKeyId({ tenantId: 'tenant-a', externalId: 'customer-1' }),
+    );
+    assert.deepEqual(Object.keys(stored?.record.metadataRegisters ?? {}).sort(), [
+      '["keep"]',
+      '[]',
+    ]);
+    assert.deepEqual(Object.keys([...memory.tombstones.values()][0] ?? {}), ['["tier"]']);
+
+    // In a later batch, a write of the deleted key that is older than the delete arrives.
+    const late = await applyUpdateBatch(
+      memory.store,
+      [request(anUpdateRequest().occurredAt(at(2)).withMetadata({ tier: 'silver' }))],
+      { now: NOW },
+    );
+    assert.deepEqual(
+      late.outcomes.map((outcome) => outcome.kind),
+      ['stale'],
+    );
+    const after = memory.customers.get(
+      customerKeyId({ tenantId: 'tenant-a', externalId: 'customer-1' }),
+    );
+    assert.deepEqual(after?.record.metadata, { keep: 1 });
   });
 
   it('treats the same eventId twice in one batch as one event', async () => {
