@@ -45,16 +45,18 @@ export async function applyMigrations(
   const sql = postgres(url, {
     max: 1,
     onnotice: () => {},
+    // No lock or statement limit yet: waiting for another replica's turn takes what it takes.
     connection: {
       application_name: 'customer-sync-migrate',
-      statement_timeout: timeouts.statementTimeoutMs,
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
     },
   });
   try {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
     try {
-      await sql`select set_config('lock_timeout', ${String(timeouts.lockTimeoutMs)}, false)`;
+      await sql`
+        select set_config('lock_timeout', ${String(timeouts.lockTimeoutMs)}, false),
+               set_config('statement_timeout', ${String(timeouts.statementTimeoutMs)}, false)`;
       await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
