@@ -3,6 +3,7 @@ import { applyUpdateBatch } from './application/apply-update-batch.ts';
 import type { Config } from './config/config.ts';
 import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
+import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
 import { createKafka } from './messaging/kafka-client.ts';
@@ -64,9 +65,9 @@ async function startComponents(
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
   // applies them in one transaction, and the advisory lock is the session's.
   if (config.database.migrateOnStart)
-    await step(applyMigrations(config.database.url, migrationTimeoutsOf(config)));
+    await step(applyMigrations(config.database, migrationTimeoutsOf(config)));
 
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: config.database.poolMax,
     // SPEC §4.5: lock, statement and idle-in-transaction limits on every session.
     timeouts: config.database.timeouts,
@@ -101,6 +102,9 @@ async function startComponents(
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
   const outboxStore = createOutboxStore(database.sql, {
     leaseDatabaseUrl: config.database.url,
+    leaseDatabaseTls: config.database.tls,
+    shards: config.outbox.shards,
+    rebalanceMs: config.outbox.rebalanceMs,
     timeouts: config.database.timeouts,
   });
   const relay = createOutboxRelay({
@@ -141,20 +145,24 @@ async function startComponents(
 
   // SPEC §6: enrichment jobs run beside the consumer, never in its way.
   const enrichmentQueue = createEnrichmentJobStore(database.db, database.sql);
+  const lendingTargets = createLendingTargets({
+    ...(config.lendingApiUrl !== undefined ? { defaultUrl: config.lendingApiUrl } : {}),
+    ...(config.lendingApi.defaultToken !== undefined
+      ? { defaultToken: config.lendingApi.defaultToken }
+      : {}),
+    tenantTokens: config.lendingApi.tenantTokens,
+    allowInsecureHttp: config.lendingApi.allowInsecureHttp,
+  });
   const enrichment =
     config.enrichment.concurrency > 0
       ? createEnrichmentWorker({
           queue: enrichmentQueue,
           lending: createLendingSystemClient({
             timeoutMs: config.lendingApi.timeoutMs,
-            tokenFor: (tenantId) =>
-              config.lendingApi.tenantTokens[tenantId] ?? config.lendingApi.defaultToken,
             onCall: ({ operation, outcome, seconds }) =>
               metrics.lendingRequests.observe({ operation, outcome }, seconds),
           }),
-          ...(config.lendingApiUrl !== undefined
-            ? { defaultLendingApiUrl: config.lendingApiUrl }
-            : {}),
+          targets: lendingTargets,
           concurrency: config.enrichment.concurrency,
           pollIntervalMs: config.enrichment.pollIntervalMs,
           leaseMs: config.enrichment.leaseMs,
@@ -173,6 +181,7 @@ async function startComponents(
   const http = await step(
     startHealthServer({
       port: config.http.port,
+      ...(config.http.host !== undefined ? { host: config.http.host } : {}),
       registry: metrics.registry,
       logger,
       readiness: [

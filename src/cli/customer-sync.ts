@@ -1,3 +1,6 @@
+import { pino } from 'pino';
+import { createLogger } from '../observability/logger.ts';
+import { logProcessFailures } from '../observability/process-failure-handlers.ts';
 import { silenceKafkajsTimeoutWarning } from './silence-kafkajs-timeout-warning.ts';
 import { ConfigurationError, UsageError } from './usage-error.ts';
 
@@ -112,6 +115,10 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
+// Until a command routes them to its own logger: errors only, as JSON lines on stderr.
+const fallbackLogger = createLogger({ level: 'error', name: 'customer-sync' }, pino.destination(2));
+logProcessFailures(fallbackLogger);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -125,10 +132,8 @@ main(process.argv.slice(2)).then(
         process.stderr.write(`customer-sync: configuration: ${problem}\n`);
       process.exitCode = 78;
     } else {
-      const { name: kind, code } = error as { name?: string; code?: string };
-      process.stderr.write(
-        `customer-sync: failed: ${kind ?? 'error'}${code ? ` (${code})` : ''}: ${(error as Error).message}\n`,
-      );
+      // Through the logger: a driver's error carries query parameters that Node would print.
+      fallbackLogger.error({ err: error }, `customer-sync ${process.argv[2] ?? ''} failed`);
       process.exitCode = 1;
     }
   },

@@ -8,11 +8,15 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { silenceKafkajsTimeoutWarning } from '../cli/silence-kafkajs-timeout-warning.ts';
-import { startLendingSimulator } from '../enrichment/lending-simulator.ts';
-import { connectDatabase } from '../persistence/database.ts';
-import { applyMigrations } from '../persistence/migrate.ts';
-import { createTenantRepository } from '../persistence/tenant-repository.ts';
-import { startInfrastructure } from './stack.ts';
+import { installPostgresDriverFixOrExit } from '../persistence/postgres-driver-fix.ts';
+
+// The mended driver, as the service runs it, before anything below loads it.
+installPostgresDriverFixOrExit('dev');
+const { startLendingSimulator } = await import('../enrichment/lending-simulator.ts');
+const { connectDatabase } = await import('../persistence/database.ts');
+const { applyMigrations } = await import('../persistence/migrate.ts');
+const { createTenantRepository } = await import('../persistence/tenant-repository.ts');
+const { startInfrastructure } = await import('./stack.ts');
 
 silenceKafkajsTimeoutWarning();
 
@@ -56,6 +60,9 @@ if (lendingSimulator) log(`lending-system simulator at ${lendingSimulator.url}`)
 const env = {
   ...process.env,
   LENDING_API_URL: process.env.LENDING_API_URL || (lendingSimulator?.url as string),
+  // The simulator serves plain HTTP; a real lending system named in LENDING_API_URL is https.
+  LENDING_API_ALLOW_INSECURE_HTTP:
+    process.env.LENDING_API_ALLOW_INSECURE_HTTP ?? (lendingSimulator ? 'true' : 'false'),
   KAFKA_BROKERS: kafkaBrokers,
   DATABASE_URL: databaseUrl,
   KAFKA_CREATE_TOPICS: process.env.KAFKA_CREATE_TOPICS ?? 'true',
@@ -65,7 +72,8 @@ const env = {
 await mkdir(`${PROJECT_ROOT}/.tmp`, { recursive: true });
 await writeFile(
   `${PROJECT_ROOT}/.tmp/dev.env`,
-  `export KAFKA_BROKERS=${kafkaBrokers}\nexport DATABASE_URL=${databaseUrl}\n`,
+  `export KAFKA_BROKERS=${kafkaBrokers}\nexport DATABASE_URL=${databaseUrl}\n` +
+    `export LENDING_API_ALLOW_INSECURE_HTTP=${env.LENDING_API_ALLOW_INSECURE_HTTP}\n`,
 );
 log(`Kafka ${infrastructure?.kafkaVersion ?? '(from KAFKA_BROKERS)'} at ${kafkaBrokers}`);
 log(`PostgreSQL ${infrastructure?.postgresVersion ?? '(from DATABASE_URL)'}`);

@@ -4,6 +4,8 @@ export type RunningKafka = {
   brokers: string;
   /** Apache Kafka version of the broker, or a note saying why it is not known. */
   version: string;
+  /** Its log, when it is a process started here; kept readable until `stop()`. */
+  logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
 };
@@ -14,6 +16,8 @@ export type RunningPostgres = {
   url: string;
   /** `server_version` as the server reports it. */
   version: string;
+  /** Its log, when it is a process started here; kept readable until `stop()`. */
+  logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
 };
@@ -24,6 +28,8 @@ export type RunningSchemaRegistry = {
   url: string;
   /** Product and version, or a note saying why it is not known. */
   version: string;
+  /** Its log, when it is a process started here; kept readable until `stop()`. */
+  logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
 };

@@ -4,6 +4,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { type Config, DATABASE_TIMEOUT_DEFAULTS } from '../config/config.ts';
 import { IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS } from './database.ts';
+import { type DatabaseEndpoint, endpointOf, postgresSslOption } from './database-tls.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -36,15 +37,17 @@ export function migrationTimeoutsOf(config: Config): MigrationTimeouts {
  * the next `migrate` or start.
  */
 export async function applyMigrations(
-  url: string,
+  target: string | DatabaseEndpoint,
   timeouts: MigrationTimeouts = {
     lockTimeoutMs: DATABASE_TIMEOUT_DEFAULTS.lockTimeoutMs,
     statementTimeoutMs: DATABASE_TIMEOUT_DEFAULTS.migrationStatementTimeoutMs,
   },
 ): Promise<void> {
+  const { url, tls } = endpointOf(target);
   const sql = postgres(url, {
     max: 1,
     onnotice: () => {},
+    ssl: postgresSslOption(tls, url),
     // No lock or statement limit yet: waiting for another replica's turn takes what it takes.
     connection: {
       application_name: 'customer-sync-migrate',

@@ -14,6 +14,7 @@ import {
 } from '../../src/application/run-enrichment-job.ts';
 import { parseCustomerUpdateRequested } from '../../src/contracts/customer-update-requested.ts';
 import { createLendingSystemClient } from '../../src/enrichment/lending-system-client.ts';
+import { createLendingTargets } from '../../src/enrichment/lending-targets.ts';
 import { describeFailure } from '../../src/errors.ts';
 import { connectDatabase } from '../../src/persistence/database.ts';
 import { createEnrichmentJobStore } from '../../src/persistence/enrichment-job-store.ts';
@@ -59,7 +60,6 @@ describe('one lock order everywhere: the customer first', () => {
     await createTenantRepository(worker.db).save({
       tenantId: 'tenant-a',
       taskTypes: ['collections'],
-      lendingApiUrl: lending.url,
     });
     const batches = createUpdateBatchStore(consumer.db);
     const queue = createEnrichmentJobStore(worker.db, worker.sql);
@@ -95,7 +95,13 @@ describe('one lock order everywhere: the customer first', () => {
         }),
     };
     const enrichment = runEnrichmentJob(job, {
-      lending: createLendingSystemClient({ timeoutMs: 5_000, tokenFor: () => undefined }),
+      lending: createLendingSystemClient({ timeoutMs: 5_000 }),
+      // The simulator is a local http:// server, as in the other tests.
+      targets: createLendingTargets({
+        defaultUrl: lending.url,
+        tenantTokens: new Map(),
+        allowInsecureHttp: true,
+      }),
       store: gated,
     });
     await firstLockHeld.opened;

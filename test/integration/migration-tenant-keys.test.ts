@@ -16,8 +16,8 @@ import { registerCleanup } from '../support/cleanup.ts';
 import { testInfrastructure, testSql, uniqueName } from '../support/test-environment.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 
-/** The last migration before processed events and outbox rows were keyed by tenant. */
-const LAST_SINGLE_TENANT_MIGRATION = '0004_outbox_payload_json';
+/** The migration that keys processed events and outbox rows by tenant (whatever its number). */
+const TENANT_KEYS_MIGRATION = /^\d+_tenant_keys_and_bookkeeping$/;
 
 /** A database migrated only as far as release 0.1.0 had it: the old shape of every table. */
 async function databaseAtTheOldShape(): Promise<string> {
@@ -34,9 +34,9 @@ async function databaseAtTheOldShape(): Promise<string> {
   const journal = JSON.parse(await readFile(journalPath, 'utf8')) as {
     entries: Array<{ tag: string }>;
   };
-  const last = journal.entries.findIndex((entry) => entry.tag === LAST_SINGLE_TENANT_MIGRATION);
-  assert.ok(last >= 0, `the journal has ${LAST_SINGLE_TENANT_MIGRATION}`);
-  journal.entries = journal.entries.slice(0, last + 1);
+  const ours = journal.entries.findIndex((entry) => TENANT_KEYS_MIGRATION.test(entry.tag));
+  assert.ok(ours > 0, 'the journal has the tenant-keys migration');
+  journal.entries = journal.entries.slice(0, ours);
   await writeFile(journalPath, JSON.stringify(journal));
 
   const sql = testSql(url);

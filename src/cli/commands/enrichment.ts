@@ -32,7 +32,7 @@ async function withStore<T>(
   work: (store: ReturnType<typeof createEnrichmentJobStore>) => Promise<T>,
 ): Promise<T> {
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: 2,
     timeouts: config.database.timeouts,
   });

@@ -10,7 +10,7 @@ several replicas at once (they take turns).`;
 export async function migrateCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['database']);
-  await applyMigrations(config.database.url, migrationTimeoutsOf(config));
+  await applyMigrations(config.database, migrationTimeoutsOf(config));
   process.stdout.write('migrations applied\n');
   return 0;
 }

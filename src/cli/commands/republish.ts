@@ -125,7 +125,7 @@ function describeSelection(selection: RepublishSelection): string {
 export async function republishCommand(args: string[]): Promise<number> {
   const options = parseRepublishArguments(args);
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-republish',
     timeouts: config.database.timeouts,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { describeFailure } from '../../errors.ts';
 import { startService } from '../../main.ts';
 import { createLogger } from '../../observability/logger.ts';
+import { logProcessFailures } from '../../observability/process-failure-handlers.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { parseCommandLine } from '../usage-error.ts';
 
@@ -38,24 +38,20 @@ function isLostConnection(reason: unknown): boolean {
  * array types; porsager/postgres#1192, #1223): should the database go away at that moment, the
  * rejection is unhandled, and Node would end the process in the middle of an outage the
  * service is built to ride out (SPEC §4.5). A lost connection is the driver's and our retry
- * loops' business, so that one is logged; any other unhandled rejection is a bug and still
- * ends the process, with its stack, as Node would.
+ * loops' business, so that one is logged; any other unhandled rejection is a bug and ends the
+ * process, logged through the logger like every other last-resort failure.
  */
-function surviveLostDatabaseConnections(logger: ReturnType<typeof createLogger>) {
-  process.on('unhandledRejection', (reason) => {
-    if (!isLostConnection(reason)) throw reason;
-    logger.warn(
-      { failure: describeFailure(reason) },
-      'a database connection was lost outside any query; the driver reconnects',
-    );
-  });
+function lostDatabaseConnection(reason: unknown): string | undefined {
+  return isLostConnection(reason)
+    ? 'a database connection was lost outside any query; the driver reconnects'
+    : undefined;
 }
 
 export async function runCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['kafka', 'database']);
   const logger = createLogger({ level: config.logLevel });
-  surviveLostDatabaseConnections(logger);
+  logProcessFailures(logger, { survivable: lostDatabaseConnection });
 
   // Listening from before start-up, not after it: a signal while the service still connects
   // (Kafka not reachable yet, another replica migrating) must stop what has started and exit 0,
@@ -91,11 +87,15 @@ export async function runCommand(args: string[]): Promise<number> {
       process.exit(1);
     },
   }).catch((error: unknown) => {
-    if (!stopRequested.signal.aborted) throw error;
-    // Cut short by the signal; what had started has stopped. Exiting rather than returning:
-    // kafkajs keeps retrying a connect that was given up (disconnecting does not stop its
-    // retries), and its timers would hold the process open for a minute more.
-    process.exit(0);
+    if (stopRequested.signal.aborted) {
+      // Cut short by the signal; what had started has stopped. Exiting rather than returning:
+      // kafkajs keeps retrying a connect that was given up (disconnecting does not stop its
+      // retries), and its timers would hold the process open for a minute more.
+      process.exit(0);
+    }
+    // One line through the logger, never Node's printer; what had started has stopped.
+    logger.fatal({ err: error }, 'customer-sync could not start');
+    process.exit(1);
   });
   running = true;
 
@@ -104,7 +104,7 @@ export async function runCommand(args: string[]): Promise<number> {
     await service.stop();
     return 0;
   } catch (error) {
-    logger.error({ failure: describeFailure(error) }, 'graceful shutdown failed');
+    logger.error({ failure: error }, 'graceful shutdown failed');
     return 1;
   }
 }
