@@ -130,5 +130,5 @@ async function waitForShares(children: readonly ServiceChild[]) {
 async function shardsHeld(child: ServiceChild): Promise<number> {
   if (child.httpPort === undefined) return -1;
   const text = await (await fetch(`http://127.0.0.1:${child.httpPort}/metrics`)).text();
-  return Number(/^customer_sync_outbox_shards_held (\S+)$/m.exec(text)?.[1] ?? -1);
+  return Number(/^customer_sync_outbox_relay_shards (\S+)$/m.exec(text)?.[1] ?? -1);
 }

@@ -79,6 +79,14 @@ export type DatabaseConflict =
   | 'serialization_failure'
   | 'idle_in_transaction_timeout';
 
+export const DATABASE_CONFLICTS: readonly DatabaseConflict[] = [
+  'deadlock',
+  'lock_timeout',
+  'statement_timeout',
+  'serialization_failure',
+  'idle_in_transaction_timeout',
+];
+
 const DATABASE_CONFLICT_SQLSTATES: Record<string, DatabaseConflict> = {
   '40P01': 'deadlock',
   '55P03': 'lock_timeout',

@@ -5,6 +5,7 @@ import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
 import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
+import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
 import { createKafka } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
@@ -12,8 +13,11 @@ import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
 import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import { createConsumerProgress } from './observability/consumer-progress.ts';
+import { createLivenessMonitor } from './observability/liveness-monitor.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { loadTracing } from './observability/tracing.ts';
 import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations, migrationTimeoutsOf } from './persistence/migrate.ts';
@@ -74,6 +78,12 @@ async function startComponents(
   });
   started(() => database.close());
   const metrics = createMetrics();
+  // Off unless an OTLP endpoint is configured; then the SDK is loaded here, and only here.
+  const tracing = await step(loadTracing(config));
+  if (tracing) {
+    logger.info('tracing enabled: spans are exported over OTLP/HTTP');
+    started(() => tracing.shutdown());
+  }
   const formats = await step(createMessageFormats(config, metrics, logger));
   const kafka = createKafka(config, logger);
 
@@ -107,6 +117,7 @@ async function startComponents(
     rebalanceMs: config.outbox.rebalanceMs,
     timeouts: config.database.timeouts,
   });
+  metrics.relayShardsConfigured.set(config.outbox.shards);
   const relay = createOutboxRelay({
     store: outboxStore,
     producer,
@@ -117,12 +128,14 @@ async function startComponents(
     retry: config.retry,
     metrics,
     logger,
+    ...(tracing ? { tracing } : {}),
   });
   started(() => outboxStore.close());
   const unlisten = await step(outboxStore.listen(() => relay.wake()));
   started(() => unlisten());
 
   const batchStore = createUpdateBatchStore(database.db);
+  const progress = createConsumerProgress();
   const consumer = createUpdateConsumer({
     kafka,
     groupId: config.kafka.groupId,
@@ -131,7 +144,11 @@ async function startComponents(
     maxBytesPerPartition: config.kafka.maxBytesPerPartition,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     decoder: formats.decoder,
-    applyBatch: (requests, signal) => applyUpdateBatch(batchStore, requests, { signal }),
+    applyBatch: (requests, signal, traceContextOf) =>
+      applyUpdateBatch(batchStore, requests, {
+        signal,
+        ...(traceContextOf ? { traceContextOf } : {}),
+      }),
     deadLetters: createDeadLetterPublisher(producer, config.topics.deadLetter, {
       serviceVersion: SERVICE_VERSION,
       now: () => new Date(),
@@ -140,6 +157,8 @@ async function startComponents(
     metrics,
     logger,
     onAnnounced: () => relay.wake(),
+    progress,
+    ...(tracing ? { tracing } : {}),
     ...(hooks.onFatal ? { onFatal: hooks.onFatal } : {}),
   });
 
@@ -178,14 +197,49 @@ async function startComponents(
     : async () => {};
   started(() => unlistenEnrichment());
 
+  // Liveness (observability/liveness-rules.ts) judges the consumer only while the broker and
+  // the database answer. Each is asked on a connection of its own, so that a pool or a client
+  // wedged by the service itself is not mistaken for the dependency being down.
+  const lagSampler = createConsumerLagSampler({
+    admin: kafka.admin({ retry: { retries: 0 } }),
+    groupId: config.kafka.groupId,
+    topic: config.topics.updateRequested,
+    progress,
+    metrics,
+  });
+  started(() => lagSampler.close());
+  const probeDatabase = connectDatabase(config.database.url, {
+    poolMax: 1,
+    applicationName: 'customer-sync-probe',
+  });
+  started(() => probeDatabase.close());
+  const liveness = createLivenessMonitor({
+    progress,
+    probes: [
+      { name: 'broker', probe: () => lagSampler.sample() },
+      {
+        name: 'database',
+        probe: async () => (await probeDatabase.sql`select 1 as ok`).length === 1,
+      },
+    ],
+    probeIntervalMs: config.liveness.lagSampleIntervalMs,
+    thresholds: config.liveness,
+    metrics,
+    logger,
+  });
+  started(() => liveness.stop());
+  await step(liveness.start());
+
   const http = await step(
     startHealthServer({
       port: config.http.port,
       ...(config.http.host !== undefined ? { host: config.http.host } : {}),
       registry: metrics.registry,
       logger,
+      liveness: () => liveness.verdict(),
       readiness: [
         { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
+        { name: 'broker', check: async () => liveness.answering('broker') },
         { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
       ],
     }),
@@ -248,8 +302,12 @@ async function startComponents(
       await outboxStore.close();
       await unlisten().catch(() => {});
       await producer.disconnect();
+      liveness.stop();
+      await lagSampler.close();
       await http.close();
+      await probeDatabase.close();
       await database.close();
+      await tracing?.shutdown().catch(() => {});
       logger.info('stopped');
     },
   };

@@ -12,6 +12,15 @@ import { stampOf } from '../domain/stamp.ts';
 import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
 
+/**
+ * A W3C trace context (traceparent, tracestate) that an announcement continues: stored with
+ * its outbox row, published in its headers (README "Tracing"). Opaque to the use case.
+ */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
 /** What became of one request; logs and metrics read it from here alone. */
 export type UpdateOutcome =
   | { kind: 'applied'; changedFields: ChangedField[]; staleFields: ChangedField[] }
@@ -38,7 +47,11 @@ export interface UpdateBatchTransaction {
   recordProcessedEvents(
     events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
   ): Promise<void>;
-  appendToOutbox(events: CustomerUpdated[]): Promise<void>;
+  /** `traceContexts[i]`, when given, is the trace context event `i` continues */
+  appendToOutbox(
+    events: CustomerUpdated[],
+    traceContexts?: ReadonlyArray<TraceContext | undefined>,
+  ): Promise<void>;
   /**
    * the stored metadata tombstones of these paths of these customers, by customerKeyId: kept
    * apart from the customers so that their cost does not grow with their history
@@ -80,6 +93,8 @@ export interface ApplyUpdateBatchOptions {
    * back instead of committing (see update-consumer.ts for why a late commit is still safe).
    */
   signal?: AbortSignal;
+  /** the trace context of the request with this eventId, when tracing is on */
+  traceContextOf?: (eventId: string) => TraceContext | undefined;
 }
 
 /**
@@ -92,7 +107,7 @@ export interface ApplyUpdateBatchOptions {
 export async function applyUpdateBatch(
   store: UpdateBatchStore,
   requests: readonly CustomerUpdateRequest[],
-  { now = () => new Date(), signal }: ApplyUpdateBatchOptions = {},
+  { now = () => new Date(), signal, traceContextOf }: ApplyUpdateBatchOptions = {},
 ): Promise<AppliedBatch> {
   if (requests.length === 0) return { outcomes: [], announced: 0 };
   signal?.throwIfAborted();
@@ -183,7 +198,10 @@ export async function applyUpdateBatch(
     await Promise.all([
       transaction.saveCustomers([...touched.values()]),
       transaction.recordProcessedEvents(recorded),
-      transaction.appendToOutbox(announcements),
+      transaction.appendToOutbox(
+        announcements,
+        traceContextOf && announcements.map((event) => traceContextOf(event.causationId)),
+      ),
       newTombstones.size > 0
         ? transaction.saveMetadataTombstones([...newTombstones.values()])
         : undefined,

@@ -82,14 +82,18 @@ export function skipAlreadyAnnounced(
           (transaction) =>
             work({
               ...transaction,
-              async appendToOutbox(events) {
+              async appendToOutbox(events, traceContexts) {
                 if (events.length === 0) return transaction.appendToOutbox(events);
                 const announced = index.loaded();
                 if (announced === undefined) throw new AnnouncedIndexNeeded();
-                const fresh = events.filter((event) => !alreadyAnnounced(announced, event));
+                const keep = events.map((event) => !alreadyAnnounced(announced, event));
+                const fresh = events.filter((_, position) => keep[position]);
                 pendingSuppressed += events.length - fresh.length;
                 pendingWritten += fresh.length;
-                return transaction.appendToOutbox(fresh);
+                return transaction.appendToOutbox(
+                  fresh,
+                  traceContexts?.filter((_, position) => keep[position]),
+                );
               },
             } satisfies UpdateBatchTransaction),
           signal,

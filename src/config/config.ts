@@ -47,6 +47,21 @@ const brokerList = z
       .min(1, { message: 'is required' }),
   );
 
+/** OpenTelemetry's standard sampler names (OTEL_TRACES_SAMPLER). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/** The OTLP/HTTP encoding the service sends: JSON (the exporter it loads speaks only that). */
+const otlpProtocol = z.enum(['http/json'], {
+  message: 'must be http/json (the only OTLP protocol this service sends)',
+});
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' });
 const topicName = z
@@ -156,6 +171,30 @@ const environmentSchema = z
     PROCESSED_EVENTS_RETENTION_DAYS: integerText(1, 3_650).default(30),
     // Transport security and credentials (security-variables.ts, SECURITY.md).
     ...SECURITY_VARIABLES,
+    // Liveness (README "Operating it"): above the consumer's 60 s apply attempt deadline, so
+    // one wedged attempt that its retry then clears is not yet a stuck replica.
+    LIVENESS_PROGRESS_TIMEOUT_MS: integerText(1_000, 3_600_000).default(180_000),
+    LIVENESS_EVENT_LOOP_BLOCKED_MS: integerText(50, 600_000).default(5_000),
+    CONSUMER_LAG_SAMPLE_INTERVAL_MS: integerText(100, 600_000).default(10_000),
+    // OpenTelemetry's own variables (README "Tracing"); tracing is off unless an endpoint is set.
+    OTEL_SDK_DISABLED: booleanText.default(false),
+    OTEL_TRACES_EXPORTER: z
+      .enum(['otlp', 'none'], { message: 'must be otlp or none' })
+      .default('otlp'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).default('customer-sync'),
+    OTEL_TRACES_SAMPLER: z
+      .enum(TRACE_SAMPLERS, { message: `must be one of ${TRACE_SAMPLERS.join(', ')}` })
+      .default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'must be a ratio between 0 and 1' })
+      .transform(Number)
+      .optional(),
+    OTEL_BSP_SCHEDULE_DELAY: integerText(1, 600_000).default(5_000),
   })
   .superRefine((env, context) => {
     for (const issue of securityIssues(env)) context.addIssue({ code: 'custom', ...issue });
@@ -306,6 +345,18 @@ export interface Config {
   maxMessageBytes: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
   outbox: { batchSize: number; pollIntervalMs: number; shards: number; rebalanceMs: number };
+  /** observability/liveness-rules.ts; the lag sampler doubles as the broker probe */
+  liveness: { progressTimeoutMs: number; eventLoopBlockedMs: number; lagSampleIntervalMs: number };
+  /** OpenTelemetry tracing: absent unless an OTLP endpoint is configured and not disabled */
+  tracing?: {
+    tracesUrl: string;
+    serviceName: string;
+    sampler: (typeof TRACE_SAMPLERS)[number];
+    /** the ratio of the traceidratio samplers; 1 unless set */
+    samplerRatio: number;
+    /** how long finished spans wait to be exported together */
+    scheduleDelayMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -395,6 +446,11 @@ function toConfig(env: Environment): Config {
       shards: env.OUTBOX_SHARDS,
       rebalanceMs: env.OUTBOX_SHARD_REBALANCE_MS,
     },
+    liveness: {
+      progressTimeoutMs: env.LIVENESS_PROGRESS_TIMEOUT_MS,
+      eventLoopBlockedMs: env.LIVENESS_EVENT_LOOP_BLOCKED_MS,
+      lagSampleIntervalMs: env.CONSUMER_LAG_SAMPLE_INTERVAL_MS,
+    },
     lendingApi: {
       tenantTokens: env.LENDING_API_TOKENS ?? new Map(),
       timeoutMs: env.LENDING_API_TIMEOUT_MS,
@@ -433,7 +489,26 @@ function toConfig(env: Environment): Config {
   }
   if (env.LENDING_API_URL) config.lendingApiUrl = env.LENDING_API_URL;
   if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
+  const tracesUrl = otlpTracesUrl(env);
+  if (tracesUrl !== undefined && !env.OTEL_SDK_DISABLED && env.OTEL_TRACES_EXPORTER === 'otlp')
+    config.tracing = {
+      tracesUrl,
+      serviceName: env.OTEL_SERVICE_NAME,
+      sampler: env.OTEL_TRACES_SAMPLER,
+      samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+      scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
+    };
   return config;
+}
+
+/**
+ * The OpenTelemetry specification's rule: the signal's own endpoint is used as it is; the
+ * general one gets the signal's path appended.
+ */
+function otlpTracesUrl(env: Environment): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
 }
 
 /** The variables, their defaults and meaning, for --help and the README. */

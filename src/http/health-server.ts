@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { withDeadline } from '../application/retry-policy.ts';
+import type { LivenessVerdict } from '../observability/liveness-rules.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface ReadinessCheck {
@@ -18,8 +19,9 @@ export interface HealthServer {
 const READINESS_CHECK_TIMEOUT_MS = 2_000;
 
 /**
- * SPEC §8: /healthz says the process is alive, /readyz that it can do its work (joined its
- * consumer group, database reachable), /metrics is the Prometheus registry.
+ * SPEC §8: /healthz says the process is alive and making progress (503 with the reasons when
+ * it is stuck: observability/liveness-rules.ts), /readyz that it can do its work (joined its
+ * consumer group, broker and database answering), /metrics is the Prometheus registry.
  */
 export async function startHealthServer(options: {
   port: number;
@@ -27,6 +29,8 @@ export async function startHealthServer(options: {
   host?: string;
   registry: Registry;
   readiness: ReadinessCheck[];
+  /** the liveness verdict; without it /healthz only says the process answers */
+  liveness?: () => LivenessVerdict;
   logger: Logger;
 }): Promise<HealthServer> {
   // A check that has not answered yet is not started again: while the database is down its
@@ -52,7 +56,14 @@ export async function startHealthServer(options: {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.writeHead(405, { allow: 'GET, HEAD' }).end();
       } else if (path === '/healthz') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        const verdict = options.liveness?.() ?? { live: true, problems: [] };
+        response
+          .writeHead(verdict.live ? 200 : 503, { 'content-type': 'application/json' })
+          .end(
+            verdict.live
+              ? '{"status":"ok"}'
+              : JSON.stringify({ status: 'stuck', problems: verdict.problems }),
+          );
       } else if (path === '/readyz') {
         const results = await Promise.all(
           options.readiness.map(async (check) => [check.name, await answerOf(check)] as const),

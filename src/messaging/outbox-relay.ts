@@ -3,6 +3,7 @@ import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retr
 import { kafkaKeyOf } from '../domain/customer-key.ts';
 import type { Logger } from '../observability/logger.ts';
 import { countRetry, type Metrics } from '../observability/metrics.ts';
+import type { PublishTrace, Tracing } from '../observability/tracing.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface OutboxRelayOptions {
   retry: BackoffSettings;
   metrics: Metrics;
   logger: Logger;
+  /** set only when tracing is on: each record continues its row's trace context */
+  tracing?: Tracing;
 }
 
 export interface OutboxRelay {
@@ -64,7 +67,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (wakeUp.signal.aborted) wakeUp = new AbortController();
   }
 
-  async function toMessage(entry: OutboxEntry): Promise<Message> {
+  async function toMessage(
+    entry: OutboxEntry,
+    index: number,
+    trace?: PublishTrace,
+  ): Promise<Message> {
     return {
       key: kafkaKeyOf(entry),
       value: await encoder.encode(entry.payloadJson),
@@ -72,6 +79,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         'event.id': entry.eventId,
         'event.type': 'customer.updated',
         'content-type': encoder.contentType,
+        ...trace?.headersOf(index),
       },
     };
   }
@@ -80,8 +88,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function publishOnce(current: RelayLease): Promise<number> {
     const entries = await current.readBatch(options.batchSize);
     if (entries.length === 0) return 0;
-    const messages = await Promise.all(entries.map(toMessage));
-    await options.producer.send({ topic: options.topic, messages });
+    const trace = options.tracing?.startPublish(
+      options.topic,
+      entries.map((entry) => entry.traceContext),
+    );
+    try {
+      const messages = await Promise.all(
+        entries.map((entry, index) => toMessage(entry, index, trace)),
+      );
+      await options.producer.send({ topic: options.topic, messages });
+      trace?.end();
+    } catch (error) {
+      trace?.end(error);
+      throw error;
+    }
     await current.deletePublished(entries.map((entry) => entry.id));
     options.metrics.outboxPublished.inc(entries.length);
     return entries.length;

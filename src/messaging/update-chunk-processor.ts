@@ -1,18 +1,23 @@
 import type { KafkaMessage } from 'kafkajs';
-import type { AppliedBatch, UpdateOutcome } from '../application/apply-update-batch.ts';
+import type {
+  AppliedBatch,
+  TraceContext,
+  UpdateOutcome,
+} from '../application/apply-update-batch.ts';
 import type { MessageOutcome } from '../application/message-outcome.ts';
 import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
 import { ERROR_CODES, type ValidationFailure } from '../contracts/error-codes.ts';
 import { canRetry, describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { ChunkTrace } from '../observability/tracing.ts';
 import type { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { DecodedMessage, UpdateRequestDecoder } from './decode-update-request.ts';
 
 export interface UpdateChunkProcessorOptions {
   decoder: UpdateRequestDecoder;
   /** applies in one transaction; once `signal` has aborted, it must not commit */
-  applyBatch: (requests: CustomerUpdateRequest[], signal?: AbortSignal) => Promise<AppliedBatch>;
+  applyBatch: ApplyBatch;
   deadLetters: DeadLetterPublisher;
   metrics: Pick<Metrics, 'staleFields' | 'deadLetters'>;
   /**
@@ -22,6 +27,16 @@ export interface UpdateChunkProcessorOptions {
   select?: (decoded: DecodedMessage, message: KafkaMessage) => boolean;
 }
 
+/**
+ * Applies requests in one transaction; once `signal` has aborted, it must not commit. With
+ * tracing on, `traceContextOf` names the context each request's announcement continues.
+ */
+export type ApplyBatch = (
+  requests: CustomerUpdateRequest[],
+  signal?: AbortSignal,
+  traceContextOf?: (eventId: string) => TraceContext | undefined,
+) => Promise<AppliedBatch>;
+
 export interface UpdateChunk {
   topic: string;
   partition: number;
@@ -29,6 +44,33 @@ export interface UpdateChunk {
   log: Logger;
   /** aborts when the caller abandoned this attempt: it then commits and publishes nothing */
   signal?: AbortSignal;
+  /** the chunk's spans, when tracing is on */
+  trace?: ChunkTrace;
+}
+
+/** The chunk's trace, and the context each request's announcement continues. */
+interface TracedRequests {
+  chunk: ChunkTrace;
+  contextOf: (eventId: string) => TraceContext | undefined;
+}
+
+function tracedRequests(
+  chunk: UpdateChunk,
+  requests: readonly CustomerUpdateRequest[],
+  requestIndex: readonly number[],
+): TracedRequests | undefined {
+  const trace = chunk.trace;
+  if (trace === undefined) return undefined;
+  const indexOf = new Map<string, number>(
+    requests.map((request, position) => [request.eventId, requestIndex[position] as number]),
+  );
+  return {
+    chunk: trace,
+    contextOf: (eventId) => {
+      const index = indexOf.get(eventId);
+      return index === undefined ? undefined : trace.contextOf(index);
+    },
+  };
 }
 
 /**
@@ -41,9 +83,14 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
   async function applyIsolatingPoison(
     requests: CustomerUpdateRequest[],
     signal: AbortSignal | undefined,
+    trace: TracedRequests | undefined,
   ): Promise<UpdateOutcome[]> {
+    const apply = (batch: CustomerUpdateRequest[]) =>
+      trace
+        ? trace.chunk.transaction(() => options.applyBatch(batch, signal, trace.contextOf))
+        : options.applyBatch(batch, signal);
     try {
-      return (await options.applyBatch(requests, signal)).outcomes;
+      return (await apply(requests)).outcomes;
     } catch (error) {
       if (canRetry(error)) throw error;
       // The database rejected the batch for its content: find the request it cannot take,
@@ -51,7 +98,7 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
       const outcomes: UpdateOutcome[] = [];
       for (const request of requests) {
         try {
-          outcomes.push(...(await options.applyBatch([request], signal)).outcomes);
+          outcomes.push(...(await apply([request])).outcomes);
         } catch (single) {
           if (canRetry(single)) throw single;
           const sqlState = describeFailure(single).code;
@@ -91,7 +138,14 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
       }
     });
 
-    const applied = requests.length > 0 ? await applyIsolatingPoison(requests, chunk.signal) : [];
+    const applied =
+      requests.length > 0
+        ? await applyIsolatingPoison(
+            requests,
+            chunk.signal,
+            tracedRequests(chunk, requests, requestIndex),
+          )
+        : [];
     applied.forEach((outcome, position) => {
       const index = requestIndex[position] as number;
       if (outcome.kind === 'rejected') {

@@ -1,5 +1,4 @@
-import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { AppliedBatch } from '../application/apply-update-batch.ts';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageOutcomeKind } from '../application/message-outcome.ts';
 import {
   ATTEMPT_TIMED_OUT,
@@ -8,13 +7,14 @@ import {
   sleep,
   withDeadline,
 } from '../application/retry-policy.ts';
-import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
 import { describeFailure } from '../errors.ts';
+import type { ConsumerProgress } from '../observability/consumer-progress.ts';
 import type { Logger } from '../observability/logger.ts';
 import { countRetry, type Metrics } from '../observability/metrics.ts';
+import type { ChunkTrace, Tracing } from '../observability/tracing.ts';
 import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
-import { createUpdateChunkProcessor } from './update-chunk-processor.ts';
+import { type ApplyBatch, createUpdateChunkProcessor } from './update-chunk-processor.ts';
 
 export interface UpdateConsumerOptions {
   kafka: Kafka;
@@ -33,7 +33,7 @@ export interface UpdateConsumerOptions {
   fromBeginning?: boolean;
   decoder: UpdateRequestDecoder;
   /** applies in one transaction; once `signal` has aborted, it must not commit */
-  applyBatch: (requests: CustomerUpdateRequest[], signal?: AbortSignal) => Promise<AppliedBatch>;
+  applyBatch: ApplyBatch;
   deadLetters: DeadLetterPublisher;
   retry: BackoffSettings;
   /**
@@ -47,6 +47,10 @@ export interface UpdateConsumerOptions {
   onAnnounced?: () => void;
   /** kafkajs gave up on the consumer: the process should exit and be restarted */
   onFatal?: (error: unknown) => void;
+  /** told of joins, fetches, chunks and commits: what liveness and the lag metrics read */
+  progress?: ConsumerProgress;
+  /** set only when tracing is on: without it the loop makes no tracing call at all */
+  tracing?: Tracing;
 }
 
 export interface UpdateConsumer {
@@ -93,8 +97,10 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   const stopping = new AbortController();
   let member = false;
 
+  const progress = options.progress;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     member = true;
+    progress?.joined(event.payload.memberAssignment);
     options.logger.info(
       {
         groupId: options.groupId,
@@ -106,9 +112,12 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   });
   consumer.on(consumer.events.STOP, () => {
     member = false;
+    progress?.left();
   });
+  if (progress) consumer.on(consumer.events.FETCH, () => progress.polled());
   consumer.on(consumer.events.CRASH, (event) => {
     member = false;
+    progress?.left();
     const error = event.payload.error;
     options.logger.error({ failure: error, restart: event.payload.restart }, 'consumer crashed');
     if (!event.payload.restart) options.onFatal?.(error);
@@ -125,6 +134,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     payload: EachBatchPayload,
     messages: KafkaMessage[],
     log: Logger,
+    trace: ChunkTrace | undefined,
   ) {
     let resume: (() => void) | undefined;
     try {
@@ -152,6 +162,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
                   messages,
                   log,
                   signal,
+                  ...(trace ? { trace } : {}),
                 }),
               applyAttemptTimeoutMs,
             )
@@ -203,7 +214,14 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       if (!payload.isRunning() || payload.isStale()) return;
       const messages = batch.messages.slice(start, start + chunkSize);
       const startedAt = performance.now();
-      const outcomes = await processChunkUntilDone(payload, messages, log);
+      progress?.chunkStarted(batch.topic, batch.partition, Number(messages[0]?.timestamp));
+      const trace = options.tracing?.startChunk({
+        topic: batch.topic,
+        partition: batch.partition,
+        messages,
+      });
+      const outcomes = await processChunkUntilDone(payload, messages, log, trace);
+      trace?.end();
       if (outcomes === undefined) return; // stopping or rebalanced: the offset stays where it is
       const last = messages[messages.length - 1] as KafkaMessage;
       const nextOffset = (BigInt(last.offset) + 1n).toString();
@@ -217,6 +235,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
             },
           ],
         });
+        progress?.committed(batch.topic, batch.partition);
       } catch (error) {
         // Applied and recorded: whoever reads this partition next finds these as duplicates.
         log.warn(
@@ -224,19 +243,13 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
           'offset commit failed; will be retried by the next commit',
         );
       }
-      recordChunkMetrics(batch, messages, outcomes, startedAt, nextOffset);
+      recordChunkMetrics(messages, outcomes, startedAt);
       if (outcomes.includes('applied')) options.onAnnounced?.();
       await heartbeatQuietly(payload);
     }
   }
 
-  function recordChunkMetrics(
-    batch: Batch,
-    messages: KafkaMessage[],
-    outcomes: Outcome[],
-    startedAt: number,
-    nextOffset: string,
-  ) {
+  function recordChunkMetrics(messages: KafkaMessage[], outcomes: Outcome[], startedAt: number) {
     const now = Date.now();
     options.metrics.batchDuration.observe((performance.now() - startedAt) / 1000);
     options.metrics.batchSize.observe(messages.length);
@@ -245,11 +258,6 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       options.metrics.processingLatency.observe(
         Math.max(0, now - Number(message.timestamp)) / 1000,
       );
-    const lag = Number(BigInt(batch.highWatermark) - BigInt(nextOffset));
-    options.metrics.consumerLag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Math.max(0, lag),
-    );
   }
 
   return {
@@ -267,6 +275,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       });
     },
     async stop() {
+      progress?.stopping();
       stopping.abort();
       await consumer.stop();
       await consumer.disconnect();

@@ -1,15 +1,35 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { databaseConflictOf } from '../errors.ts';
+import { ALL_ERROR_CODES } from '../contracts/error-codes.ts';
+import { DATABASE_CONFLICTS, databaseConflictOf } from '../errors.ts';
+import { SERVICE_VERSION } from '../service-version.ts';
+
+/**
+ * Label values that exist from the start, at 0: a counter that first appears at 1 is invisible
+ * to `increase()` and `rate()`, so the first dead letter or retry would not alert, and a
+ * dashboard shows "no data" instead of 0.
+ */
+const OUTCOMES = ['applied', 'unchanged', 'duplicate', 'stale', 'dead-lettered'] as const;
+const RETRY_STAGES = ['apply', 'outbox-relay', 'enrichment_claim'] as const;
 
 /**
  * The one metrics registry (SPEC §8). Labels carry codes, outcomes, topics and partitions:
- * never a customer, never a value (PII never reaches a metric label).
+ * never a customer, never a value (PII never reaches a metric label). Names follow
+ * Prometheus' conventions: a unit suffix (`_seconds`, `_messages`, `_events`, `_jobs`) or
+ * `_total` for counters; Node's own metrics keep their standard `process_*` and `nodejs_*`
+ * names, so that stock Node.js dashboards match. README "Operating it" lists them all, and
+ * deploy/ (alerts, dashboard) reads them: a rename changes all three together.
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'customer_sync_process_' });
+  collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  return {
+  new Gauge({
+    name: 'customer_sync_build_info',
+    help: 'always 1; the running version in its label',
+    labelNames: ['version'] as const,
+    registers,
+  }).set({ version: SERVICE_VERSION }, 1);
+  const metrics = {
     registry,
     events: new Counter({
       name: 'customer_sync_events_total',
@@ -42,15 +62,48 @@ export function createMetrics() {
       registers,
     }),
     batchSize: new Histogram({
-      name: 'customer_sync_batch_size',
+      name: 'customer_sync_batch_messages',
       help: 'messages per applied batch',
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2500],
       registers,
     }),
     consumerLag: new Gauge({
-      name: 'customer_sync_consumer_lag',
-      help: 'messages between the last processed offset and the high watermark',
+      name: 'customer_sync_consumer_lag_messages',
+      help: "messages between the group's committed offset and the partition's end offset, sampled from the broker for every partition assigned to this replica",
       labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    consumerLagSeconds: new Gauge({
+      name: 'customer_sync_consumer_lag_seconds',
+      help: 'age of the oldest message this replica has fetched and not committed yet (0 when it holds none)',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    secondsSinceCommit: new Gauge({
+      name: 'customer_sync_consumer_since_commit_seconds',
+      help: 'seconds since this replica last committed an offset of the partition (or was assigned it)',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    secondsSincePoll: new Gauge({
+      name: 'customer_sync_consumer_since_poll_seconds',
+      help: 'seconds since the consumer last completed a fetch from the broker',
+      registers,
+    }),
+    eventLoopDelayMax: new Gauge({
+      name: 'customer_sync_event_loop_delay_max_seconds',
+      help: 'the longest the event loop was blocked within the liveness window (perf_hooks.monitorEventLoopDelay)',
+      registers,
+    }),
+    live: new Gauge({
+      name: 'customer_sync_live',
+      help: '1 while /healthz answers ok; 0 while it reports a stuck replica (its body says why)',
+      registers,
+    }),
+    lagSamples: new Counter({
+      name: 'customer_sync_consumer_lag_samples_total',
+      help: "samples of the group's lag from the broker, by outcome: ok, failed",
+      labelNames: ['outcome'] as const,
       registers,
     }),
     retries: new Counter({
@@ -60,7 +113,7 @@ export function createMetrics() {
       registers,
     }),
     outboxBacklog: new Gauge({
-      name: 'customer_sync_outbox_backlog',
+      name: 'customer_sync_outbox_backlog_events',
       help: 'customer.updated events written but not yet acknowledged by Kafka',
       registers,
     }),
@@ -75,7 +128,7 @@ export function createMetrics() {
       registers,
     }),
     enrichmentQueueDepth: new Gauge({
-      name: 'customer_sync_enrichment_queue_depth',
+      name: 'customer_sync_enrichment_queue_jobs',
       help: 'enrichment jobs not finished yet, by state: pending (waiting or backing off), running',
       labelNames: ['state'] as const,
       registers,
@@ -139,11 +192,25 @@ export function createMetrics() {
       registers,
     }),
     relayShardsHeld: new Gauge({
-      name: 'customer_sync_outbox_shards_held',
+      name: 'customer_sync_outbox_relay_shards',
       help: 'outbox shards this replica relays; across replicas they add up to OUTBOX_SHARDS',
       registers,
     }),
+    relayShardsConfigured: new Gauge({
+      name: 'customer_sync_outbox_configured_shards',
+      help: 'OUTBOX_SHARDS: the shards the replicas share out; an unheld one announces nothing',
+      registers,
+    }),
   };
+  for (const outcome of OUTCOMES) metrics.events.inc({ outcome }, 0);
+  for (const code of ALL_ERROR_CODES) metrics.deadLetters.inc({ code }, 0);
+  for (const stage of RETRY_STAGES) metrics.retries.inc({ stage }, 0);
+  for (const kind of DATABASE_CONFLICTS)
+    for (const stage of [...RETRY_STAGES, 'enrichment'])
+      metrics.databaseConflicts.inc({ kind, stage }, 0);
+  metrics.relayLeader.set(0);
+  metrics.live.set(1);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

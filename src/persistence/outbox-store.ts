@@ -12,6 +12,8 @@ import { INITIAL_SHARD_ROUND_STATE, planShardRound } from './relay-shard-plan.ts
 
 export interface OutboxEntry {
   id: string;
+  /** the W3C trace context the announcement continues (README "Tracing") */
+  traceContext?: { traceparent: string; tracestate?: string };
   eventId: string;
   tenantId: string;
   externalId: string;
@@ -264,9 +266,12 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
               tenant_id: string;
               external_id: string;
               payload_json: string;
+              trace_parent: string | null;
+              trace_state: string | null;
             }[]
           >`
-            select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json
+            select id::text, event_id::text, tenant_id, external_id, payload::text as payload_json,
+                   trace_parent, trace_state
             from outbox
             where ${everyShard}
                or key_hash % ${shardCount} = any(string_to_array(${shards}, ',')::int[])
@@ -278,6 +283,14 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
           tenantId: row.tenant_id,
           externalId: row.external_id,
           payloadJson: row.payload_json,
+          ...(row.trace_parent === null
+            ? {}
+            : {
+                traceContext: {
+                  traceparent: row.trace_parent,
+                  ...(row.trace_state === null ? {} : { tracestate: row.trace_state }),
+                },
+              }),
         }));
       },
       async deletePublished(ids) {

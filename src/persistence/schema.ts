@@ -118,6 +118,12 @@ export const outbox = pgTable(
      * Performance.)
      */
     payload: json('payload').notNull(),
+    /**
+     * W3C trace context of the change (README "Tracing"): the relay continues the trace into
+     * the customer.updated headers. Null when tracing is off or the request carried none.
+     */
+    traceParent: text('trace_parent'),
+    traceState: text('trace_state'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /**
      * The customer's hash, for the relay's shards: a row is in shard `key_hash % OUTBOX_SHARDS`,

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type {
   ProcessedOutcome,
+  TraceContext,
   UpdateBatchStore,
   UpdateBatchTransaction,
 } from '../application/apply-update-batch.ts';
@@ -133,7 +134,10 @@ export function transactionOf(
       }
     },
 
-    async appendToOutbox(events: CustomerUpdated[]) {
+    async appendToOutbox(
+      events: CustomerUpdated[],
+      traceContexts?: ReadonlyArray<TraceContext | undefined>,
+    ) {
       if (events.length === 0) return;
       const rows = events.map((event, position) => ({
         position,
@@ -141,16 +145,19 @@ export function transactionOf(
         tenant_id: event.tenantId,
         external_id: event.externalId,
         payload: event,
+        trace_parent: traceContexts?.[position]?.traceparent ?? null,
+        trace_state: traceContexts?.[position]?.tracestate ?? null,
       }));
       // Inserted in batch order, so outbox ids follow each customer's order of changes. The
       // notification is sent at commit; issued with the insert, it costs no round trip.
       const inserted = execute(
         tx,
         sql`
-        insert into outbox (event_id, tenant_id, external_id, payload)
-        select event_id, tenant_id, external_id, payload
+        insert into outbox (event_id, tenant_id, external_id, payload, trace_parent, trace_state)
+        select event_id, tenant_id, external_id, payload, trace_parent, trace_state
         from json_to_recordset(${JSON.stringify(rows)}::json)
-          as r(position integer, event_id uuid, tenant_id text, external_id text, payload json)
+          as r(position integer, event_id uuid, tenant_id text, external_id text, payload json,
+               trace_parent text, trace_state text)
         order by position
         on conflict (tenant_id, event_id) do nothing`,
       );

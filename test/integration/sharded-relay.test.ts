@@ -29,7 +29,7 @@ async function relayFigures(
   const text = await (await fetch(`http://127.0.0.1:${running.httpPort}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return {
-    shards: value('customer_sync_outbox_shards_held'),
+    shards: value('customer_sync_outbox_relay_shards'),
     published: value('customer_sync_outbox_published_total'),
   };
 }

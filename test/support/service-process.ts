@@ -128,6 +128,24 @@ export class ServiceProcess {
     return this;
   }
 
+  /** GETs a path of the service's HTTP port (once it is running): the status and JSON body. */
+  async http(path: string): Promise<{ status: number; body: unknown }> {
+    const running = await waitFor('the service to log its HTTP port', () =>
+      this.logs.find((line) => line.msg === 'customer-sync is running'),
+    );
+    const response = await fetch(`http://127.0.0.1:${String(running.httpPort)}${path}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON (/metrics): the text as it is
+    }
+    return { status: response.status, body };
+  }
+
   countLogs(message: string): number {
     return this.logs.filter((line) => line.msg === message).length;
   }

@@ -1,0 +1,2 @@
+ALTER TABLE "outbox" ADD COLUMN "trace_parent" text;--> statement-breakpoint
+ALTER TABLE "outbox" ADD COLUMN "trace_state" text;
