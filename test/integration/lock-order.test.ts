@@ -107,7 +107,9 @@ describe('one lock order everywhere: the customer first', () => {
     await firstLockHeld.opened;
 
     // Meanwhile a batch of the same customer asks for enrichment again: it merges into the job.
-    const second = enrichRequest('c-1', { city: 'Austin' });
+    // isTest: a field enrichment never fills, so this change is the batch's own whatever the
+    // lending system said.
+    const second = enrichRequest('c-1', { isTest: true });
     const batch = applyUpdateBatch(batches, [second]);
     await waitFor('the batch transaction to wait for a lock the worker holds', async () => {
       const [row] = await sql<{ waiting: number }[]>`
