@@ -106,7 +106,7 @@ describe('one lock order everywhere: the customer first', () => {
     });
     await firstLockHeld.opened;
 
-    // Meanwhile a batch of the same customer asks for enrichment again: it merges into the job.
+    // Meanwhile a batch of the same customer asks for enrichment again.
     // isTest: a field enrichment never fills, so this change is the batch's own whatever the
     // lending system said.
     const second = enrichRequest('c-1', { isTest: true });
