@@ -31,6 +31,17 @@ export type UpdateOutcome =
 
 export type ProcessedOutcome = 'applied' | 'unchanged' | 'stale';
 
+/** One request as processed_events records it: the idempotency key plus what `explain` shows. */
+export interface ProcessedEvent extends CustomerKey {
+  eventId: string;
+  outcome: ProcessedOutcome;
+  /** normalised, as in the request */
+  occurredAt: string;
+  source: string | undefined;
+  /** SPEC §4.3: the fields skipped because they held a newer write */
+  staleFields: ChangedField[];
+}
+
 /** The database work of one batch, all inside one transaction (SPEC §4.1, §4.2, §4.6). */
 export interface UpdateBatchTransaction {
   /** serialises every writer of these customers until the transaction ends */
@@ -44,9 +55,7 @@ export interface UpdateBatchTransaction {
    * records the events by (tenant, eventId); throws a retryable error if another transaction
    * recorded one of them first
    */
-  recordProcessedEvents(
-    events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
-  ): Promise<void>;
+  recordProcessedEvents(events: ProcessedEvent[]): Promise<void>;
   /** `traceContexts[i]`, when given, is the trace context event `i` continues */
   appendToOutbox(
     events: CustomerUpdated[],
@@ -131,7 +140,7 @@ export async function applyUpdateBatch(
     const outcomes: UpdateOutcome[] = [];
     const seenInBatch = new Set<string>();
     const touched = new Map<string, StoredCustomer>();
-    const recorded: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }> = [];
+    const recorded: ProcessedEvent[] = [];
     const announcements: CustomerUpdated[] = [];
     const newTombstones = new Map<string, CustomerKey & { tombstones: MetadataTombstones }>();
 
@@ -178,6 +187,9 @@ export async function applyUpdateBatch(
         externalId: request.externalId,
         eventId: request.eventId,
         outcome: outcome.kind,
+        occurredAt: request.occurredAt,
+        source: request.source,
+        staleFields: merged.staleFields,
       });
       if (outcome.kind === 'applied') {
         announcements.push(

@@ -12,6 +12,14 @@ export function letterPositionKey(position: LetterPosition): string {
   return `${position.topic}\u0000${position.partition}\u0000${position.offset}`;
 }
 
+/** A dead letter sent back to the input topic by `dlq redrive` (table dlq_redrives). */
+export interface RedriveRecord {
+  redrivenAt: string;
+  runId: string;
+  /** the request's eventId, when the letter decoded */
+  eventId: string | null;
+}
+
 /** What the service would make of a letter sent back now: its eventId, or why it fails. */
 export type RedriveVerdict =
   | { ok: true; eventId: string }

@@ -81,6 +81,13 @@ const COMMANDS: Record<string, Command> = {
       return { help: dlqHelp, run: dlqCommand };
     },
   },
+  explain: {
+    summary: 'which event last wrote each field of a customer, and what was announced',
+    load: async () => {
+      const { explainHelp, explainCommand } = await import('./commands/explain.ts');
+      return { help: explainHelp, run: explainCommand };
+    },
+  },
   republish: {
     summary: 're-emit current customer snapshots to customer.updated',
     load: async () => {

@@ -102,3 +102,15 @@ export function latestAcceptedOccurredAt(nowMs: number): string {
   }
   return latestAccepted.text;
 }
+
+/**
+ * A normalised occurredAt as people read it: milliseconds, or micro-/nanoseconds when the
+ * event carried them (`2026-03-01T10:00:00.120000000Z` -> `2026-03-01T10:00:00.120Z`).
+ */
+export function readableOccurredAt(normalised: string): string {
+  const match = /^(.*\.\d{3})(\d{3})(\d{3})Z$/.exec(normalised);
+  if (match === null) return normalised;
+  const [, milliseconds, micro, nano] = match;
+  if (nano !== '000') return normalised;
+  return micro === '000' ? `${milliseconds}Z` : `${milliseconds}${micro}Z`;
+}

@@ -19,3 +19,18 @@ export const ENRICHMENT_STAMP = '0000-00-00T00:00:00.000000000Z|enrichment' as S
 export function compareStamps(a: Stamp, b: Stamp): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** What a stamp says about the write that left it (`explain`): an event, or enrichment. */
+export type StampOrigin =
+  | { kind: 'event'; eventId: string; occurredAt: string }
+  | { kind: 'enrichment' };
+
+export function stampOrigin(stamp: Stamp): StampOrigin {
+  if (stamp === ENRICHMENT_STAMP) return { kind: 'enrichment' };
+  const separator = stamp.indexOf('|');
+  return {
+    kind: 'event',
+    occurredAt: stamp.slice(0, separator),
+    eventId: stamp.slice(separator + 1),
+  };
+}

@@ -37,6 +37,11 @@ export function murmur2(key: Buffer): number {
   return h | 0;
 }
 
+/** The partition Kafka's default partitioner gives a keyed message (murmur2, positive, mod n). */
+export function partitionOfKey(key: Buffer, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
 /**
  * The partitioner of kafkajs' `Partitioners.DefaultPartitioner` (the Java client's: a keyed
  * message goes to murmur2(key) mod partitions, so every customer keeps one partition and its
@@ -50,7 +55,7 @@ export const Murmur2Partitioner: ICustomPartitioner = () => {
     const numPartitions = partitionMetadata.length;
     if (message.key !== null && message.key !== undefined) {
       const key = Buffer.isBuffer(message.key) ? message.key : Buffer.from(String(message.key));
-      return (murmur2(key) & 0x7fffffff) % numPartitions;
+      return partitionOfKey(key, numPartitions);
     }
     const counter = (counters.get(topic) ?? Math.floor(Math.random() * 0x7fffffff)) + 1;
     counters.set(topic, counter);

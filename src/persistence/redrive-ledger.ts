@@ -3,12 +3,14 @@ import {
   type LetterPosition,
   letterPositionKey,
   type RedriveLedger,
+  type RedriveRecord,
 } from '../application/redrive-dead-letters.ts';
+import { isoTimestamp } from './customer-rows.ts';
 import type { Database } from './database.ts';
 
 type PositionRow = { dlq_topic: string; dlq_partition: number; dlq_offset: string };
 
-function positionsParameter(positions: LetterPosition[]): string {
+function positionsParameter(positions: readonly LetterPosition[]): string {
   return JSON.stringify(
     positions.map((position) => ({
       dlq_topic: position.topic,
@@ -26,6 +28,31 @@ function keyOf(row: PositionRow): string {
   });
 }
 
+/** The dlq_redrives rows of these letters, by letterPositionKey. */
+export async function findRedrives(
+  db: Database,
+  positions: readonly LetterPosition[],
+): Promise<Map<string, RedriveRecord>> {
+  if (positions.length === 0) return new Map();
+  const rows = await db.execute<
+    PositionRow & { redriven_at: string; run_id: string; event_id: string | null }
+  >(sql`
+    select r.dlq_topic, r.dlq_partition, r.dlq_offset::text as dlq_offset,
+      ${isoTimestamp('r.redriven_at')} as redriven_at, r.run_id::text as run_id,
+      r.event_id::text as event_id
+    from dlq_redrives r
+    join jsonb_to_recordset(${positionsParameter(positions)}::jsonb)
+      as p(dlq_topic text, dlq_partition integer, dlq_offset bigint)
+      on r.dlq_topic = p.dlq_topic and r.dlq_partition = p.dlq_partition
+     and r.dlq_offset = p.dlq_offset`);
+  return new Map(
+    rows.map((row) => [
+      keyOf(row),
+      { redrivenAt: row.redriven_at, runId: row.run_id, eventId: row.event_id },
+    ]),
+  );
+}
+
 /** The dlq_redrives table (schema.ts): one row per dead letter sent back. */
 export function createRedriveLedger(
   db: Database,
@@ -33,15 +60,7 @@ export function createRedriveLedger(
 ): RedriveLedger {
   return {
     async redriven(positions) {
-      if (positions.length === 0) return new Set();
-      const rows = await db.execute<PositionRow>(sql`
-        select r.dlq_topic, r.dlq_partition, r.dlq_offset::text as dlq_offset
-        from dlq_redrives r
-        join jsonb_to_recordset(${positionsParameter(positions)}::jsonb)
-          as p(dlq_topic text, dlq_partition integer, dlq_offset bigint)
-          on r.dlq_topic = p.dlq_topic and r.dlq_partition = p.dlq_partition
-         and r.dlq_offset = p.dlq_offset`);
-      return new Set(rows.map(keyOf));
+      return new Set((await findRedrives(db, positions)).keys());
     },
 
     async recordAndSend(entries, send) {

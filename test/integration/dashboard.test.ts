@@ -122,7 +122,8 @@ describe('the Grafana dashboard, against a real Prometheus scraping the running 
   it('has data for every query of every panel', async () => {
     const lending = await startTestLendingSimulator();
     const fixture = await startPipelineFixture({ partitions: 3 });
-    // tenant-b's lending system is down: its breaker opens, its jobs retry.
+    // tenant-b's lending system is down: its breaker opens, its jobs retry. It has a token of its
+    // own, as a tenant with its own lending system must (else its jobs fail as not configured).
     const connection = connectDatabase(fixture.databaseUrl, { poolMax: 1 });
     await createTenantRepository(connection.db).save({
       tenantId: 'tenant-b',
@@ -133,6 +134,7 @@ describe('the Grafana dashboard, against a real Prometheus scraping the running 
     const service: ServiceProcess = await fixture
       .newService({
         LENDING_API_URL: lending.url,
+        LENDING_API_TOKENS: JSON.stringify({ 'tenant-b': 'tenant-b-token' }),
         CONSUMER_LAG_SAMPLE_INTERVAL_MS: '500',
         ENRICHMENT_POLL_INTERVAL_MS: '100',
         ENRICHMENT_RETRY_INITIAL_DELAY_MS: '50',

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { CustomerExplanation } from '../../src/application/explain-customer.ts';
 import { toAvroUpdateRequest } from '../../src/contracts/customer-update-requested-avro.ts';
 import {
   type CustomerUpdated,
@@ -22,6 +23,7 @@ import { startInfrastructure } from '../../src/devstack/stack.ts';
 import { createSchemaRegistryClient } from '../../src/messaging/schema-registry-client.ts';
 import { registerSubjectSchema, topicValueSubject } from '../../src/messaging/schema-subjects.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
+import { cliEnvironment } from '../support/run-cli.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { startTcpProxy, type TcpProxy, urlTarget } from '../support/tcp-proxy.ts';
 import { uniqueName } from '../support/test-environment.ts';
@@ -197,6 +199,41 @@ describe('the pipeline with a Schema Registry', () => {
     assert.equal(schemaId, await registry.library.getLatestSchemaId(updatedSubject));
     const message = fixture.updated.messages.find((m) => m.headers['event.id'] === event.eventId);
     assert.equal(message?.headers['content-type'], 'avro/binary');
+  });
+
+  it('explain --history reads the Avro announcements back through the registry', async () => {
+    const env = {
+      ...cliEnvironment({ databaseUrl: fixture.databaseUrl, topics: fixture.topics }),
+      SCHEMA_REGISTRY_URL: registryUrl,
+    };
+    const args = ['explain', 'tenant-a', 'avro-1', '--history', '--no-dlq', '--json'];
+    const decoded = await runCli(args, env);
+    assert.equal(decoded.code, 0, decoded.stderr);
+    const expected = (await announcements())
+      .map(({ event }) => event)
+      .filter((event) => event.externalId === 'avro-1');
+    const history = (JSON.parse(decoded.stdout) as CustomerExplanation).history;
+    assert.equal(history.status, 'read');
+    if (history.status !== 'read') return;
+    assert.deepEqual(
+      history.announcements.map((entry) => [
+        entry.eventId,
+        entry.event?.reason,
+        entry.event?.version,
+      ]),
+      expected.map((event) => [event.eventId, 'update', event.customer.version]),
+    );
+
+    // Without the registry the values cannot be read; the eventId still comes from the header.
+    const { SCHEMA_REGISTRY_URL: _registry, ...withoutRegistry } = env;
+    const undecoded = JSON.parse(
+      (await runCli(args, withoutRegistry)).stdout,
+    ) as CustomerExplanation;
+    assert.deepEqual(
+      undecoded.history.status === 'read' &&
+        undecoded.history.announcements.map((entry) => [entry.eventId, entry.event]),
+      expected.map((event) => [event.eventId, undefined]),
+    );
   });
 
   it('applies JSON Schema requests, validated against the schema they name', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   applyUpdateBatch,
+  type ProcessedEvent,
   type UpdateBatchStore,
   type UpdateBatchTransaction,
 } from '../../src/application/apply-update-batch.ts';
@@ -22,7 +23,7 @@ import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-re
  */
 function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['collections'] }) {
   const customers = new Map<string, StoredCustomer>();
-  const processed = new Map<string, string>();
+  const processed = new Map<string, ProcessedEvent>();
   const outbox: CustomerUpdated[] = [];
   const enrichment: CustomerUpdateRequest[] = [];
   const tombstones = new Map<string, MetadataTombstones>();
@@ -48,7 +49,7 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
         customers.set(customerKeyId(customer), structuredClone(customer));
     },
     recordProcessedEvents: async (events) => {
-      for (const event of events) processed.set(tenantEventKey(event), event.outcome);
+      for (const event of events) processed.set(tenantEventKey(event), event);
     },
     appendToOutbox: async (events) => {
       outbox.push(...events);
@@ -217,6 +218,51 @@ describe('applyUpdateBatch', () => {
     );
     assert.equal(memory.processed.size, 0, 'a redrive after the fix must apply them');
     assert.equal(memory.customers.size, 0);
+  });
+
+  it('records each event with its occurredAt, source and the fields it lost as stale (for explain)', async () => {
+    const memory = inMemoryStore();
+    const newer = request(
+      anUpdateRequest()
+        .occurredAt('2026-01-02T00:00:00Z')
+        .withSource('dialer-portal')
+        .withData({ doNotCall: true }),
+    );
+    const lateAndPartlyStale = request(
+      anUpdateRequest()
+        .occurredAt('2026-01-01T00:00:00.5Z')
+        .withSource('legacy-batch')
+        .withData({ doNotCall: false, city: 'Springfield' }),
+    );
+    const lateAndWhollyStale = request(
+      anUpdateRequest().occurredAt('2026-01-01T00:00:00Z').withData({ doNotCall: false }),
+    );
+    await applyUpdateBatch(memory.store, [newer, lateAndPartlyStale, lateAndWhollyStale], {
+      now: NOW,
+    });
+    const recorded = (event: CustomerUpdateRequest) => {
+      const { outcome, occurredAt, source, staleFields } =
+        memory.processed.get(tenantEventKey(event)) ?? {};
+      return { outcome, occurredAt, source, staleFields };
+    };
+    assert.deepEqual(recorded(newer), {
+      outcome: 'applied',
+      occurredAt: '2026-01-02T00:00:00.000000000Z',
+      source: 'dialer-portal',
+      staleFields: [],
+    });
+    assert.deepEqual(recorded(lateAndPartlyStale), {
+      outcome: 'applied',
+      occurredAt: '2026-01-01T00:00:00.500000000Z',
+      source: 'legacy-batch',
+      staleFields: ['taskType', 'doNotCall'],
+    });
+    assert.deepEqual(recorded(lateAndWhollyStale), {
+      outcome: 'stale',
+      occurredAt: '2026-01-01T00:00:00.000000000Z',
+      source: undefined,
+      staleFields: ['taskType', 'doNotCall'],
+    });
   });
 
   it('stores moved stamps even when no value changes, and announces nothing', async () => {

@@ -9,12 +9,12 @@ import type { Config } from '../../config/config.ts';
 import { ALL_ERROR_CODES, isErrorCode } from '../../contracts/error-codes.ts';
 import { checkTenantRules, type TenantConfiguration } from '../../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../../errors.ts';
+import { readDeadLetters } from '../../messaging/dead-letter-reader.ts';
 import {
   type DeadLetterRecord,
   headerText,
   originalMessageOf,
   positionText,
-  readDeadLetter,
   redriveMessage,
 } from '../../messaging/dead-letter-records.ts';
 import { createKafka } from '../../messaging/kafka-client.ts';
@@ -23,13 +23,13 @@ import {
   messagesIn,
   type PartitionRange,
   type RangeBound,
-  readTopicRange,
   resolveTopicRange,
 } from '../../messaging/topic-range.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createRedriveLedger } from '../../persistence/redrive-ledger.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
+import { alignedTable } from '../aligned-table.ts';
 import { createCommandLogger } from '../command-logger.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
@@ -146,16 +146,7 @@ function readLetters(
   signal: AbortSignal | undefined,
   handle: (letters: DeadLetterRecord[]) => Promise<number | undefined>,
 ) {
-  return readTopicRange({
-    kafka,
-    topic,
-    groupId,
-    ranges,
-    partitionsConsumedConcurrently: 1,
-    ...(signal ? { signal } : {}),
-    onBatch: ({ partition, messages }) =>
-      handle(messages.map((message) => readDeadLetter(topic, partition, message))),
-  });
+  return readDeadLetters({ kafka, topic, groupId, ranges, signal, onLetters: handle });
 }
 
 /* ------------------------------------------- list ------------------------------------------- */
@@ -290,13 +281,7 @@ function printTable(letters: ListedLetter[]): void {
       letter.redriven === undefined ? '-' : letter.redriven ? 'yes' : 'no',
     ]),
   ];
-  const widths = rows[0]?.map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] ?? '').length)),
-  );
-  for (const row of rows) {
-    const line = row.map((cell, column) => cell.padEnd(widths?.[column] ?? 0)).join('  ');
-    process.stdout.write(`${line.trimEnd()}\n`);
-  }
+  for (const line of alignedTable(rows)) process.stdout.write(`${line}\n`);
 }
 
 /* ------------------------------------------- show ------------------------------------------- */
