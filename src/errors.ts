@@ -27,6 +27,8 @@ const RETRYABLE_SQLSTATE_PREFIXES = [
   '40P01',
   '55P03',
   '55006',
+  // query_canceled: statement_timeout, or an abandoned attempt's own cancel (prepared-sql.ts)
+  '57014',
   'XX',
 ];
 /** postgres.js codes for a connection that failed or went away. */
@@ -64,6 +66,45 @@ export function canRetry(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return true;
+}
+
+/**
+ * The database refusing work because of other work (SPEC §4.5): transient by nature, and
+ * worth counting apart, since a steady rate of them means contention to look into.
+ */
+export type DatabaseConflict =
+  | 'deadlock'
+  | 'lock_timeout'
+  | 'statement_timeout'
+  | 'serialization_failure'
+  | 'idle_in_transaction_timeout';
+
+export const DATABASE_CONFLICTS: readonly DatabaseConflict[] = [
+  'deadlock',
+  'lock_timeout',
+  'statement_timeout',
+  'serialization_failure',
+  'idle_in_transaction_timeout',
+];
+
+const DATABASE_CONFLICT_SQLSTATES: Record<string, DatabaseConflict> = {
+  '40P01': 'deadlock',
+  '55P03': 'lock_timeout',
+  // statement_timeout, or a cancel: postgres.js words both as query_canceled
+  '57014': 'statement_timeout',
+  '40001': 'serialization_failure',
+  '25P03': 'idle_in_transaction_timeout',
+};
+
+/** Which database conflict a failure is, looking through its causes; undefined if none. */
+export function databaseConflictOf(error: unknown): DatabaseConflict | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string' && Object.hasOwn(DATABASE_CONFLICT_SQLSTATES, code))
+      return DATABASE_CONFLICT_SQLSTATES[code];
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function isKafkaError(error: unknown): boolean {

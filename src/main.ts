@@ -20,10 +20,10 @@ import { createMetrics } from './observability/metrics.ts';
 import { loadTracing } from './observability/tracing.ts';
 import { connectDatabase } from './persistence/database.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
-import { applyMigrations } from './persistence/migrate.ts';
+import { applyMigrations, migrationTimeoutsOf } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
 import { createParkedRecordStore } from './persistence/parked-record-store.ts';
-import { pruneProcessedEvents } from './persistence/processed-events-pruner.ts';
+import { startProcessedEventsPruning } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
 
@@ -32,13 +32,6 @@ export interface RunningService {
   /** SPEC §4.9: stop fetching, finish and commit the in-flight batch, flush the relay, disconnect */
   stop(): Promise<void>;
 }
-
-/**
- * The service's transactions only ever wait on the database, so one idle this long belongs to
- * a client that stopped talking mid-transaction; the server then ends it and frees its locks.
- * Below the consumer's attempt deadline, so a wedged attempt's retry finds its locks free.
- */
-const IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 20_000;
 
 interface StartHooks {
   onFatal?: (error: unknown) => void;
@@ -76,11 +69,13 @@ async function startComponents(
   );
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
   // applies them in one transaction, and the advisory lock is the session's.
-  if (config.database.migrateOnStart) await step(applyMigrations(config.database));
+  if (config.database.migrateOnStart)
+    await step(applyMigrations(config.database, migrationTimeoutsOf(config)));
 
   const database = connectDatabase(config.database, {
     poolMax: config.database.poolMax,
-    idleInTransactionSessionTimeoutMs: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
+    // SPEC §4.5: lock, statement and idle-in-transaction limits on every session.
+    timeouts: config.database.timeouts,
   });
   started(() => database.close());
   const metrics = createMetrics();
@@ -124,6 +119,7 @@ async function startComponents(
     leaseDatabaseTls: config.database.tls,
     shards: config.outbox.shards,
     rebalanceMs: config.outbox.rebalanceMs,
+    timeouts: config.database.timeouts,
   });
   metrics.relayShardsConfigured.set(config.outbox.shards);
   const relay = createOutboxRelay({
@@ -271,17 +267,21 @@ async function startComponents(
   }, 5_000);
   backlogSampler.unref();
 
-  const pruner = setInterval(() => {
-    pruneProcessedEvents(database.sql, config.database.processedEventsRetentionDays)
-      .then(
-        (count) => count > 0 && logger.info({ count }, 'pruned processed event ids past retention'),
-      )
-      .catch(() => {}); // tried again next hour; an outage is reported elsewhere
-  }, 3_600_000);
-  pruner.unref();
-  started(() => {
+  // SPEC §4.2 housekeeping on the database's clock: due once an hour across all replicas, asked
+  // for soon after start (jittered, so a deploy's replicas do not ask together) and every five
+  // minutes, so replicas that restart more often than hourly still prune.
+  const pruning = startProcessedEventsPruning({
+    sql: database.sql,
+    retentionDays: config.database.processedEventsRetentionDays,
+    intervalMs: 3_600_000,
+    checkEveryMs: 300_000,
+    firstCheckAfterMs: 10_000 + Math.round(Math.random() * 50_000),
+    logger,
+    onPruned: (count) => metrics.processedEventsPruned.inc(count),
+  });
+  started(async () => {
     clearInterval(backlogSampler);
-    clearInterval(pruner);
+    await pruning.stop();
   });
 
   // Cut short from here on, the roll-back stops as stop() below does: the consumer first, then
@@ -302,12 +302,13 @@ async function startComponents(
       const deadline = Date.now() + config.shutdownTimeoutMs;
       logger.info('stopping: finishing the in-flight batch');
       clearInterval(backlogSampler);
-      clearInterval(pruner);
+      const prunerStopped = pruning.stop();
       // Enrichment jobs in flight get until shortly before the relay's flush deadline.
       await Promise.all([consumer.stop(), enrichment?.stop(deadline - 3_000)]);
       await unlistenEnrichment().catch(() => {});
       logger.info('consumer stopped; flushing the outbox');
       await relay.stop(deadline - 1_000);
+      await prunerStopped;
       await outboxStore.close();
       await unlisten().catch(() => {});
       await sender.disconnect();

@@ -13,7 +13,9 @@ import {
   type StoredCustomer,
 } from '../domain/customer-snapshot.ts';
 import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last-writer-wins.ts';
+import { type MetadataTombstones, metadataPatchPaths } from '../domain/metadata-registers.ts';
 import { stampOf } from '../domain/stamp.ts';
+import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
 
 /**
@@ -51,23 +53,45 @@ export interface UpdateBatchTransaction {
   /** serialises every writer of these customers until the transaction ends */
   lockCustomers(keys: CustomerKey[]): Promise<void>;
   findTenants(tenantIds: string[]): Promise<Map<string, TenantConfiguration>>;
-  findProcessedEventIds(eventIds: string[]): Promise<Set<string>>;
+  /** which of these events were processed already, as tenantEventKey()s (SPEC §4.2, §4.7) */
+  findProcessedEvents(events: TenantEvent[]): Promise<Set<string>>;
   loadCustomers(keys: CustomerKey[]): Promise<Map<string, StoredCustomer>>;
   saveCustomers(customers: StoredCustomer[]): Promise<void>;
-  /** records event ids; throws a retryable error if another transaction recorded one first */
+  /**
+   * records the events by (tenant, eventId); throws a retryable error if another transaction
+   * recorded one of them first
+   */
   recordProcessedEvents(events: ProcessedEvent[]): Promise<void>;
   /** `traceContexts[i]`, when given, is the trace context event `i` continues */
   appendToOutbox(
     events: CustomerUpdated[],
     traceContexts?: ReadonlyArray<TraceContext | undefined>,
   ): Promise<void>;
+  /**
+   * the stored metadata tombstones of these paths of these customers, by customerKeyId: kept
+   * apart from the customers so that their cost does not grow with their history
+   * (domain/metadata-registers.ts)
+   */
+  findMetadataTombstones(
+    paths: Array<CustomerKey & { paths: string[] }>,
+  ): Promise<Map<string, MetadataTombstones>>;
+  /** stores tombstones apart from the customers; where a path has one, the greater stamp wins */
+  saveMetadataTombstones(
+    tombstones: Array<CustomerKey & { tombstones: MetadataTombstones }>,
+  ): Promise<void>;
   /** enqueues the enrichment jobs these requests ask for, in this transaction (SPEC §6) */
   requestEnrichment?(requests: CustomerUpdateRequest[]): Promise<void>;
 }
 
 export interface UpdateBatchStore {
-  /** commits when `work` resolves, rolls back when it throws */
-  inTransaction<T>(work: (transaction: UpdateBatchTransaction) => Promise<T>): Promise<T>;
+  /**
+   * commits when `work` resolves, rolls back when it throws; aborting `signal` cancels the
+   * statement in flight, so an abandoned transaction holds no connection or lock
+   */
+  inTransaction<T>(
+    work: (transaction: UpdateBatchTransaction) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
 }
 
 export interface AppliedBatch {
@@ -116,10 +140,16 @@ export async function applyUpdateBatch(
     signal?.throwIfAborted();
     const keys = distinctKeys(requests);
     await transaction.lockCustomers(keys);
-    const [tenants, processed, stored] = await Promise.all([
+    const tombstonePaths = metadataPathsOf(requests);
+    const [tenants, processed, stored, tombstones] = await Promise.all([
       transaction.findTenants([...new Set(requests.map((request) => request.tenantId))]),
-      transaction.findProcessedEventIds(requests.map((request) => request.eventId)),
+      transaction.findProcessedEvents(
+        requests.map(({ tenantId, eventId }) => ({ tenantId, eventId })),
+      ),
       transaction.loadCustomers(keys),
+      tombstonePaths.length > 0
+        ? transaction.findMetadataTombstones(tombstonePaths)
+        : new Map<string, MetadataTombstones>(),
     ]);
 
     const appliedAt = now().toISOString();
@@ -129,9 +159,12 @@ export async function applyUpdateBatch(
     const recorded: ProcessedEvent[] = [];
     const announcements: CustomerUpdated[] = [];
     const documentBytes = new Map<string, number>();
+    const newTombstones = new Map<string, CustomerKey & { tombstones: MetadataTombstones }>();
 
     for (const request of requests) {
-      if (processed.has(request.eventId) || seenInBatch.has(request.eventId)) {
+      // SPEC §4.7: the same eventId from another tenant is another event.
+      const eventKey = tenantEventKey(request);
+      if (processed.has(eventKey) || seenInBatch.has(eventKey)) {
         outcomes.push({ kind: 'duplicate' });
         continue;
       }
@@ -143,7 +176,8 @@ export async function applyUpdateBatch(
       }
       const id = customerKeyId(request);
       const before = touched.get(id) ?? stored.get(id) ?? newCustomer(request, appliedAt);
-      const merged = mergeFieldsLastWriterWins(before.record, toFieldWrite(request));
+      const known = tombstones.get(id) ?? {};
+      const merged = mergeFieldsLastWriterWins(before.record, toFieldWrite(request), known);
       const after: StoredCustomer = {
         ...before,
         record: merged.record,
@@ -164,7 +198,18 @@ export async function applyUpdateBatch(
         }
         documentBytes.set(id, afterBytes);
       }
-      seenInBatch.add(request.eventId);
+      seenInBatch.add(eventKey);
+      // After the document limit: a rejected request leaves no tombstone behind.
+      if (Object.keys(merged.metadataTombstones).length > 0) {
+        // Later requests of this customer in the batch see them, and they are stored with it.
+        tombstones.set(id, keepNewer(known, merged.metadataTombstones));
+        const pending = newTombstones.get(id);
+        newTombstones.set(id, {
+          tenantId: request.tenantId,
+          externalId: request.externalId,
+          tombstones: keepNewer(pending?.tombstones ?? {}, merged.metadataTombstones),
+        });
+      }
       touched.set(id, after);
 
       const outcome = outcomeOf(merged.changedFields, merged.staleFields);
@@ -192,8 +237,8 @@ export async function applyUpdateBatch(
     }
 
     // Stamps move even when no value changes; they must be stored for later merges to converge.
-    // The three writes do not depend on each other: issued together, they share one round trip
-    // to the database, and a failure of any of them still rolls back all three.
+    // The writes do not depend on each other: issued together, they share one round trip to
+    // the database, and a failure of any of them still rolls back all of them.
     await Promise.all([
       transaction.saveCustomers([...touched.values()]),
       transaction.recordProcessedEvents(recorded),
@@ -201,6 +246,9 @@ export async function applyUpdateBatch(
         announcements,
         traceContextOf && announcements.map((event) => traceContextOf(event.causationId)),
       ),
+      newTombstones.size > 0
+        ? transaction.saveMetadataTombstones([...newTombstones.values()])
+        : undefined,
     ]);
     const enrichmentRequests = requests.filter(
       (request, index) =>
@@ -212,7 +260,7 @@ export async function applyUpdateBatch(
     // Thrown here, the abandonment rolls the transaction back: returning would commit it.
     signal?.throwIfAborted();
     return { outcomes, announced: announcements.length };
-  });
+  }, signal);
 }
 
 function documentTooLarge(bytes: number, limit: number): ValidationFailure {
@@ -249,6 +297,32 @@ function newCustomer(key: CustomerKey, now: string): StoredCustomer {
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** Per customer, the metadata paths the requests patch, whose tombstones the merge needs. */
+function metadataPathsOf(
+  requests: readonly CustomerUpdateRequest[],
+): Array<CustomerKey & { paths: string[] }> {
+  const byCustomer = new Map<string, CustomerKey & { paths: Set<string> }>();
+  for (const { tenantId, externalId, metadataPatch } of requests) {
+    if (metadataPatch === undefined || metadataPatch === null) continue;
+    const id = customerKeyId({ tenantId, externalId });
+    const entry = byCustomer.get(id) ?? { tenantId, externalId, paths: new Set<string>() };
+    for (const path of metadataPatchPaths(metadataPatch)) entry.paths.add(path);
+    byCustomer.set(id, entry);
+  }
+  return [...byCustomer.values()]
+    .filter((entry) => entry.paths.size > 0)
+    .map((entry) => ({ ...entry, paths: [...entry.paths] }));
+}
+
+function keepNewer(known: MetadataTombstones, more: MetadataTombstones): MetadataTombstones {
+  const kept = { ...known };
+  for (const [path, stamp] of Object.entries(more)) {
+    const before = kept[path];
+    if (before === undefined || stamp > before) kept[path] = stamp;
+  }
+  return kept;
 }
 
 function distinctKeys(requests: readonly CustomerUpdateRequest[]): CustomerKey[] {

@@ -8,6 +8,7 @@ import type { CustomerKey } from '../domain/customer-key.ts';
 import type { ChangedField } from '../domain/customer-record.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
 import { fieldProvenance, type LastWrite, metadataProvenance } from '../domain/field-provenance.ts';
+import type { MetadataTombstones } from '../domain/metadata-registers.ts';
 import { readableOccurredAt } from '../domain/occurred-at.ts';
 import { describeFailure } from '../errors.ts';
 import {
@@ -62,6 +63,8 @@ export interface CustomerAuditStore {
   enrichmentJobs(key: CustomerKey): Promise<EnrichmentJobRecord[]>;
   /** the redrives of these letters, by letterPositionKey */
   redrives(positions: readonly LetterPosition[]): Promise<Map<string, RedriveRecord>>;
+  /** the customer's metadata tombstones, kept apart from its row (domain/metadata-registers.ts) */
+  metadataTombstones(key: CustomerKey): Promise<MetadataTombstones>;
 }
 
 /** A dead letter of the customer's key, without its payload (it may hold personal data). */
@@ -243,7 +246,11 @@ export async function explainCustomer(
 
   const fields = fieldProvenance(customer.record).filter((entry) => selected(entry.field));
   const metadata = selected('metadata')
-    ? metadataProvenance(customer.record.metadataRegisters, customer.record.metadata)
+    ? metadataProvenance(
+        customer.record.metadataRegisters,
+        customer.record.metadata,
+        await ports.audit.metadataTombstones(key),
+      )
     : undefined;
   const writes: LastWrite[] = [
     ...fields.map((entry) => entry.lastWrite),

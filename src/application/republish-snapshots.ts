@@ -1,5 +1,5 @@
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
-import { type CustomerKey, kafkaKeyOf } from '../domain/customer-key.ts';
+import type { CustomerKey } from '../domain/customer-key.ts';
 import { customerUpdatedEvent, type StoredCustomer } from '../domain/customer-snapshot.ts';
 import { sleep } from './retry-policy.ts';
 
@@ -63,9 +63,9 @@ export interface RepublishReport {
 
 /**
  * The `customer.updated` of a republish (SPEC §5 reason "republish"): the current snapshot,
- * caused by the run. Its eventId derives from the run id and the customer, so the same run
- * never announces a customer twice (a resumed run produces the same ids), while a new run
- * announces everyone again under new ids.
+ * caused by the run. Its eventId derives from the run id and the customer (its tenant and
+ * external id), so the same run never announces a customer twice (a resumed run produces the
+ * same ids), while a new run announces everyone again under new ids.
  */
 export function republishEvent(
   runId: string,
@@ -78,7 +78,7 @@ export function republishEvent(
     reason: 'republish',
     changedFields: [],
     occurredAt,
-    discriminator: kafkaKeyOf(customer),
+    discriminator: customer.externalId,
   });
 }
 

@@ -48,7 +48,10 @@ export interface EnrichmentTransaction
     UpdateBatchTransaction,
     'lockCustomers' | 'loadCustomers' | 'saveCustomers' | 'appendToOutbox'
   > {
-  /** locks the job row; false if this claim no longer holds it (its lease expired, re-claimed) */
+  /**
+   * locks the job row; false if this claim no longer holds it (its lease expired, re-claimed).
+   * Taken after the customer's lock, never before it (the one lock order, SPEC §4.5).
+   */
   holdsClaim(job: EnrichmentJob): Promise<boolean>;
   /**
    * Upserts the returned loans for the customer and marks those of the selection it no longer
@@ -127,9 +130,11 @@ export async function runEnrichmentJob(
   );
 
   return store.inTransaction(async (transaction) => {
-    if (!(await transaction.holdsClaim(job))) return { kind: 'claim_lost' } as const;
     const key: CustomerKey = { tenantId: job.tenantId, externalId: job.externalId };
+    // One lock order everywhere, the customer first: the batch apply holds the customer's lock
+    // when it merges a request into this job's row, so taking the row first could deadlock.
     await transaction.lockCustomers([key]);
+    if (!(await transaction.holdsClaim(job))) return { kind: 'claim_lost' } as const;
     const stored = (await transaction.loadCustomers([key])).get(customerKeyId(key));
 
     let changedFields: ChangedField[] = [];

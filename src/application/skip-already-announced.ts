@@ -1,8 +1,34 @@
+import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import { kafkaKeyOf } from '../domain/customer-key.ts';
+import { legacyUpdateEventId } from '../domain/event-ids.ts';
 import { CustomerSyncError } from '../errors.ts';
 import type { UpdateBatchStore, UpdateBatchTransaction } from './apply-update-batch.ts';
 
 /**
- * The eventIds already on customer.updated. Loading it means reading that topic, so it is
+ * How the index names an announcement on customer.updated: its message key and eventId. The key
+ * is part of it because the ids announced before the upgrade to tenant-scoped ids
+ * (legacyUpdateEventId) are not unique across tenants, only per customer.
+ */
+export function announcementKey(messageKey: string, eventId: string): string {
+  return `${messageKey}\u0000${eventId.toLowerCase()}`;
+}
+
+/**
+ * Whether customer.updated carries this change already: under its id, or, for an update
+ * announced before the upgrade, under the id it had then (SPEC §4.6: a replay into an empty
+ * database must not announce again what subscribers have).
+ */
+function alreadyAnnounced(announced: ReadonlySet<string>, event: CustomerUpdated): boolean {
+  const messageKey = kafkaKeyOf(event);
+  if (announced.has(announcementKey(messageKey, event.eventId))) return true;
+  return (
+    event.reason === 'update' &&
+    announced.has(announcementKey(messageKey, legacyUpdateEventId(event.causationId)))
+  );
+}
+
+/**
+ * The announcements already on customer.updated, as announcementKey()s. Loading it means reading that topic, so it is
  * loaded only once a replay is about to announce something: a replay over a live database
  * announces nothing and never pays for it.
  */
@@ -36,8 +62,9 @@ export interface AnnouncementFilter {
 /**
  * SPEC §4.6 for replays: every applied change is announced exactly once. A replay into an
  * empty database re-applies changes that were announced long ago; their customer.updated
- * eventIds derive from the cause, so they are the same ids, and the ones already on the topic
- * are not written to the outbox again. Changes that were never announced (an event that was
+ * eventIds derive from the cause, so they are the same ids (or, announced before the upgrade to
+ * tenant-scoped ids, recognisable ones), and the ones already on the topic are not written to
+ * the outbox again. Changes that were never announced (an event that was
  * dead-lettered then, and applies now) still are.
  */
 export function skipAlreadyAnnounced(
@@ -48,26 +75,28 @@ export function skipAlreadyAnnounced(
   let written = 0;
   return {
     store: {
-      async inTransaction(work) {
+      async inTransaction(work, signal) {
         let pendingSuppressed = 0;
         let pendingWritten = 0;
-        const result = await store.inTransaction((transaction) =>
-          work({
-            ...transaction,
-            async appendToOutbox(events, traceContexts) {
-              if (events.length === 0) return transaction.appendToOutbox(events);
-              const announced = index.loaded();
-              if (announced === undefined) throw new AnnouncedIndexNeeded();
-              const keep = events.map((event) => !announced.has(event.eventId));
-              const fresh = events.filter((_, position) => keep[position]);
-              pendingSuppressed += events.length - fresh.length;
-              pendingWritten += fresh.length;
-              return transaction.appendToOutbox(
-                fresh,
-                traceContexts?.filter((_, position) => keep[position]),
-              );
-            },
-          } satisfies UpdateBatchTransaction),
+        const result = await store.inTransaction(
+          (transaction) =>
+            work({
+              ...transaction,
+              async appendToOutbox(events, traceContexts) {
+                if (events.length === 0) return transaction.appendToOutbox(events);
+                const announced = index.loaded();
+                if (announced === undefined) throw new AnnouncedIndexNeeded();
+                const keep = events.map((event) => !alreadyAnnounced(announced, event));
+                const fresh = events.filter((_, position) => keep[position]);
+                pendingSuppressed += events.length - fresh.length;
+                pendingWritten += fresh.length;
+                return transaction.appendToOutbox(
+                  fresh,
+                  traceContexts?.filter((_, position) => keep[position]),
+                );
+              },
+            } satisfies UpdateBatchTransaction),
+          signal,
         );
         // Counted once the transaction has committed.
         suppressed += pendingSuppressed;

@@ -71,6 +71,24 @@ const name = z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, {
   message: 'must be letters, digits, dot, dash or underscore',
 });
 
+/**
+ * SPEC §4.5, nothing waits for ever: the server-side limits of every database session.
+ * - lock 10 s: a customer's lock is held for one chunk's transaction (milliseconds, about a
+ *   second under load); waiting 10 s means its holder is stuck or a migration's lock is
+ *   queued, and the chunk does better to back off and retry than to pile up behind it
+ *   (deadlocks are detected sooner, at Postgres' deadlock_timeout of 1 s).
+ * - statement 30 s: a healthy statement takes milliseconds (the largest, a 500-event chunk's
+ *   upsert or a 10,000-row prune batch, well under a second); below the consumer's 60 s
+ *   attempt deadline, so the server ends a runaway statement before the client gives up.
+ * - migration statements 15 min: an index built on a large processed_events takes minutes,
+ *   and a migration cut short is rolled back and tried again at the next start.
+ */
+export const DATABASE_TIMEOUT_DEFAULTS = {
+  lockTimeoutMs: 10_000,
+  statementTimeoutMs: 30_000,
+  migrationStatementTimeoutMs: 900_000,
+} as const;
+
 const environmentSchema = z
   .object({
     KAFKA_BROKERS: brokerList.optional(),
@@ -93,6 +111,16 @@ const environmentSchema = z
     DATABASE_URL: postgresUrl.optional(),
     DATABASE_POOL_MAX: integerText(2, 500).default(10),
     MIGRATE_ON_START: booleanText.default(false),
+    DATABASE_LOCK_TIMEOUT_MS: integerText(1, 600_000).default(
+      DATABASE_TIMEOUT_DEFAULTS.lockTimeoutMs,
+    ),
+    DATABASE_STATEMENT_TIMEOUT_MS: integerText(100, 3_600_000).default(
+      DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs,
+    ),
+    // 0: no limit (Postgres' own default), for a migration known to run long.
+    DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS: integerText(0, 86_400_000).default(
+      DATABASE_TIMEOUT_DEFAULTS.migrationStatementTimeoutMs,
+    ),
     SCHEMA_REGISTRY_URL: httpUrl.optional(),
     SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
     SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
@@ -245,6 +273,15 @@ const environmentSchema = z
           'must be at most half of KAFKA_MAX_REQUEST_BYTES, so that an announcement of the document always fits a request',
       });
     }
+    if (env.DATABASE_LOCK_TIMEOUT_MS >= env.DATABASE_STATEMENT_TIMEOUT_MS) {
+      // A lock wait counts toward the statement's time: a lock timeout at or above the
+      // statement timeout would never fire.
+      context.addIssue({
+        code: 'custom',
+        path: ['DATABASE_LOCK_TIMEOUT_MS'],
+        message: 'must be below DATABASE_STATEMENT_TIMEOUT_MS',
+      });
+    }
     if (env.RETRY_MAX_DELAY_MS < env.RETRY_INITIAL_DELAY_MS) {
       context.addIssue({
         code: 'custom',
@@ -292,6 +329,10 @@ export interface Config {
     poolMax: number;
     migrateOnStart: boolean;
     processedEventsRetentionDays: number;
+    /** DATABASE_LOCK_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS: every pool's session limits */
+    timeouts: { lockTimeoutMs: number; statementTimeoutMs: number };
+    /** DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS; 0 = none */
+    migrationStatementTimeoutMs: number;
   };
   /** SPEC §1, §8: without it, messages are plain JSON in and out */
   schemaRegistryUrl?: string;
@@ -419,6 +460,11 @@ function toConfig(env: Environment): Config {
       poolMax: env.DATABASE_POOL_MAX,
       migrateOnStart: env.MIGRATE_ON_START,
       processedEventsRetentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
+      timeouts: {
+        lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      },
+      migrationStatementTimeoutMs: env.DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS,
     },
     schemaRegistry: {
       required: env.SCHEMA_REGISTRY_REQUIRED,

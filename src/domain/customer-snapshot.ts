@@ -12,8 +12,9 @@ export interface StoredCustomer extends CustomerKey {
 }
 
 /**
- * The `customer.updated` event for one change (SPEC §5). Its eventId derives from the cause, so
- * announcing the same change again produces the same id and consumers can recognise it.
+ * The `customer.updated` event for one change (SPEC §5). Its eventId derives from the tenant and
+ * the cause, so announcing the same change again produces the same id and consumers can
+ * recognise it, and no two tenants' announcements share an id (SPEC §4.7).
  */
 export function customerUpdatedEvent(input: {
   customer: StoredCustomer;
@@ -26,7 +27,12 @@ export function customerUpdatedEvent(input: {
 }): CustomerUpdated {
   const { customer } = input;
   return {
-    eventId: customerUpdatedEventId(input.causationId, input.reason, input.discriminator),
+    eventId: customerUpdatedEventId({
+      tenantId: customer.tenantId,
+      causationId: input.causationId,
+      reason: input.reason,
+      ...(input.discriminator !== undefined ? { discriminator: input.discriminator } : {}),
+    }),
     type: 'customer.updated',
     version: 1,
     occurredAt: input.occurredAt,

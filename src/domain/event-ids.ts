@@ -20,19 +20,36 @@ export function uuidV5(namespace: string | Uint8Array, name: string): string {
   return v5(Buffer.from(name, 'utf8'), namespace);
 }
 
+/** What a `customer.updated` eventId is derived from (SPEC §5). */
+export interface AnnouncementCause {
+  /** SPEC §4.7: part of every derived id, so two tenants' events never share one */
+  tenantId: string;
+  /** the request's eventId, the republish run id: what caused the announcement */
+  causationId: string;
+  reason: string;
+  /** tells apart several announcements of one cause (a republish run: one per customer) */
+  discriminator?: string;
+}
+
 /**
- * The eventId of a `customer.updated` (SPEC §5): the same cause gives the same id, so a relay
- * that publishes twice publishes one event twice, and consumers can drop the repeat.
- * `discriminator` tells apart several events of one cause: a republish run emits one per
- * customer, so it passes `<tenantId>:<externalId>` (or the customer version).
- * The causation id is lower-cased so that its spelling does not change the result.
+ * The eventId of a `customer.updated` (SPEC §5): a UUIDv5 of the tenant, the cause, the reason
+ * and the discriminator, so the same cause gives the same id (a relay that publishes twice
+ * publishes one event twice, and consumers can drop the repeat) and two tenants that send the
+ * same request eventId get two ids (SPEC §4.7). Tenant ids cannot contain `|` (SPEC §3), so the
+ * name is unambiguous. The causation id is lower-cased so that its spelling does not matter.
  */
-export function customerUpdatedEventId(
-  causationEventId: string,
-  reason: string,
-  discriminator?: string,
-): string {
-  const name = [causationEventId.toLowerCase(), reason];
-  if (discriminator !== undefined) name.push(discriminator);
+export function customerUpdatedEventId(cause: AnnouncementCause): string {
+  const name = [cause.tenantId, cause.causationId.toLowerCase(), cause.reason];
+  if (cause.discriminator !== undefined) name.push(cause.discriminator);
   return uuidV5(NAMESPACE_BYTES, name.join('|'));
+}
+
+/**
+ * The id a `customer.updated` with reason "update" had before the tenant was part of derived ids
+ * (release 0.1.0: a UUIDv5 of the request's eventId and the reason alone). Only `replay` uses it,
+ * to recognise announcements made before the upgrade; it is not unique across tenants, so it
+ * is matched together with the message key (skip-already-announced.ts).
+ */
+export function legacyUpdateEventId(causationId: string): string {
+  return uuidV5(NAMESPACE_BYTES, `${causationId.toLowerCase()}|update`);
 }

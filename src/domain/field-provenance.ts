@@ -6,7 +6,12 @@ import {
   type JsonValue,
 } from './customer-fields.ts';
 import type { CustomerRecord } from './customer-record.ts';
-import { METADATA_ROOT_KEY, type MetadataRegisters } from './metadata-registers.ts';
+import {
+  foldTombstones,
+  METADATA_ROOT_KEY,
+  type MetadataRegisters,
+  type MetadataTombstones,
+} from './metadata-registers.ts';
 import { type StampOrigin, stampOrigin } from './stamp.ts';
 
 /**
@@ -63,12 +68,15 @@ export function fieldProvenance(record: CustomerRecord): FieldProvenance[] {
 /**
  * The metadata document and, for every path a patch touched, the write that decided it. The
  * registers hold no path an ancestor's newer reset hides (metadata-registers.ts drops them), so
- * each one is either visible in the document or a deletion that still stands.
+ * each one is either visible in the document or a deletion that still stands; the deletions
+ * are the customer's tombstones, stored apart from its registers and folded back in here.
  */
 export function metadataProvenance(
-  registers: MetadataRegisters,
+  storedRegisters: MetadataRegisters,
   metadata: JsonObject,
+  tombstones: MetadataTombstones = {},
 ): MetadataProvenance {
+  const registers = foldTombstones(storedRegisters, tombstones);
   const root = registers[METADATA_ROOT_KEY];
   const keys: MetadataKeyProvenance[] = [];
   for (const [pathKey, register] of Object.entries(registers)) {

@@ -6,7 +6,11 @@ import {
   type JsonObject,
 } from './customer-fields.ts';
 import type { ChangedField, CustomerRecord } from './customer-record.ts';
-import { applyMetadataPatch, materialiseMetadata } from './metadata-registers.ts';
+import {
+  applyMetadataPatch,
+  type MetadataTombstones,
+  materialiseMetadata,
+} from './metadata-registers.ts';
 import type { Stamp } from './stamp.ts';
 
 /** One event's writes, all at the event's stamp. */
@@ -23,6 +27,8 @@ export interface MergeOutcome {
   changedFields: ChangedField[];
   /** fields the write carried but that already hold a newer write (SPEC §4.3: skipped, counted) */
   staleFields: ChangedField[];
+  /** metadata tombstones to store apart from the record (metadata-registers.ts) */
+  metadataTombstones: MetadataTombstones;
 }
 
 type FieldValue = CustomerPatch[CustomerFieldName];
@@ -37,6 +43,8 @@ type FieldValue = CustomerPatch[CustomerFieldName];
 export function mergeFieldsLastWriterWins(
   current: CustomerRecord,
   write: FieldWrite,
+  /** the stored tombstones of the metadata paths the write patches (metadataPatchPaths) */
+  metadataTombstones: MetadataTombstones = {},
 ): MergeOutcome {
   const values = { ...current.values };
   const stamps = { ...current.stamps };
@@ -60,8 +68,16 @@ export function mergeFieldsLastWriterWins(
   }
 
   let { metadataRegisters, metadata } = current;
+  let tombstones: MetadataTombstones = {};
   if (write.metadataPatch !== undefined) {
-    metadataRegisters = applyMetadataPatch(metadataRegisters, write.metadataPatch, write.stamp);
+    const patched = applyMetadataPatch(
+      metadataRegisters,
+      write.metadataPatch,
+      write.stamp,
+      metadataTombstones,
+    );
+    metadataRegisters = patched.registers;
+    tombstones = patched.tombstones;
     const nextMetadata = materialiseMetadata(metadataRegisters);
     if (!jsonEqual(nextMetadata, metadata)) changedFields.push('metadata');
     else if (everyMetadataWriteIsOlder(current, write)) staleFields.push('metadata');
@@ -79,6 +95,7 @@ export function mergeFieldsLastWriterWins(
     },
     changedFields,
     staleFields,
+    metadataTombstones: tombstones,
   };
 }
 

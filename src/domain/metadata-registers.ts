@@ -28,6 +28,24 @@ export interface MetadataRegister {
 /** Registers keyed by the JSON text of the path's key array; the root is `[]`. */
 export type MetadataRegisters = Record<string, MetadataRegister>;
 
+/**
+ * The delete registers of deleted keys ("tombstones"), by path key: the stamp of the delete.
+ * A tombstone must outlive its key, because an older write of that key may still arrive and
+ * must lose (SPEC §4.3); it can be dropped only once an ancestor's reset hides it. So that a
+ * customer's cost does not grow with its history of deleted keys, tombstones are not kept in
+ * the customer's registers: they are handed out with every patch and stored apart, and a patch
+ * is given back the tombstones of the paths it writes (metadataPatchPaths). Nothing is lost,
+ * so convergence stays exact.
+ */
+export type MetadataTombstones = Record<string, Stamp>;
+
+export interface MetadataPatchOutcome {
+  /** the registers to store with the customer: the root and the live paths, no tombstones */
+  registers: MetadataRegisters;
+  /** tombstones this patch created (or moved out of older registers), to store apart */
+  tombstones: MetadataTombstones;
+}
+
 type Path = readonly string[];
 
 /** The key of the whole document's register (`explain` reads the last `metadata: null` there). */
@@ -56,15 +74,29 @@ function registerOrderKey(register: MetadataRegister): string {
   return `${register.k}:${canonicalJson(register.v)}`;
 }
 
-function write(registers: MetadataRegisters, path: Path, next: MetadataRegister): void {
+function tombstoneRegister(stamp: Stamp | undefined): MetadataRegister | undefined {
+  // A winning delete's reset is its own stamp (a register's reset is never newer than it).
+  return stamp === undefined ? undefined : { s: stamp, k: 'delete', r: stamp };
+}
+
+function write(
+  registers: MetadataRegisters,
+  tombstones: MetadataTombstones,
+  path: Path,
+  next: MetadataRegister,
+): void {
   const key = pathKey(path);
-  const current = registers[key];
+  const current = registers[key] ?? tombstoneRegister(tombstones[key]);
   const reset = maxStamp(current?.r, next.k === 'object' ? undefined : next.s);
   if (wins(next, current)) {
     registers[key] = reset === undefined ? next : { ...next, r: reset };
   } else if (current !== undefined && reset !== current.r && reset !== undefined) {
     // An older value still resets what lies below it, even when it lost the register itself.
     registers[key] = { ...current, r: reset };
+  } else if (current !== undefined && registers[key] === undefined) {
+    // A tombstone that this write lost to: back among the registers for this patch, so that
+    // it hides what the patch writes below it.
+    registers[key] = current;
   }
 }
 
@@ -74,33 +106,84 @@ function maxStamp(a: Stamp | undefined, b: Stamp | undefined): Stamp | undefined
   return a > b ? a : b;
 }
 
-function writePatch(registers: MetadataRegisters, path: Path, patch: JsonValue, stamp: Stamp) {
+function writePatch(
+  registers: MetadataRegisters,
+  tombstones: MetadataTombstones,
+  path: Path,
+  patch: JsonValue,
+  stamp: Stamp,
+) {
   if (patch === null) {
-    write(registers, path, { s: stamp, k: 'delete' });
+    write(registers, tombstones, path, { s: stamp, k: 'delete' });
     return;
   }
   if (!isJsonObject(patch)) {
-    write(registers, path, { s: stamp, k: 'value', v: patch });
+    write(registers, tombstones, path, { s: stamp, k: 'value', v: patch });
     return;
   }
-  write(registers, path, { s: stamp, k: 'object' });
+  write(registers, tombstones, path, { s: stamp, k: 'object' });
   for (const [name, value] of Object.entries(patch)) {
-    writePatch(registers, [...path, name], value, stamp);
+    writePatch(registers, tombstones, [...path, name], value, stamp);
   }
 }
 
 /**
- * Applies one event's metadata patch (`null` clears all metadata) and returns new registers;
- * the input is not modified.
+ * Applies one event's metadata patch (`null` clears all metadata); the inputs are not modified.
+ * `tombstones` are the stored tombstones of (at least) the paths the patch writes
+ * (metadataPatchPaths); the outcome's tombstones are the ones to store now, the greater stamp
+ * winning where a path already has one. Registers stored before tombstones were kept apart may
+ * still hold some: they are moved out here.
  */
 export function applyMetadataPatch(
   registers: MetadataRegisters,
   patch: JsonObject | null,
   stamp: Stamp,
-): MetadataRegisters {
+  tombstones: MetadataTombstones = {},
+): MetadataPatchOutcome {
   const next = { ...registers };
-  writePatch(next, [], patch, stamp);
-  return withoutHiddenRegisters(next);
+  writePatch(next, tombstones, [], patch, stamp);
+  const kept: MetadataRegisters = {};
+  const moved: MetadataTombstones = {};
+  for (const [key, register] of Object.entries(withoutHiddenRegisters(next))) {
+    // The root stays: it always stands for the document, which is an object even when cleared.
+    if (register.k !== 'delete' || key === METADATA_ROOT_KEY) kept[key] = register;
+    else if (tombstones[key] !== register.s) moved[key] = register.s;
+  }
+  return { registers: kept, tombstones: moved };
+}
+
+/**
+ * The path keys whose stored tombstones a patch needs: every path it writes, below the root
+ * (RFC 7396: a patch writes each key it names, and each one below an object it names).
+ */
+export function metadataPatchPaths(patch: JsonObject | null): string[] {
+  const paths: string[] = [];
+  const visit = (object: JsonObject, path: string[]) => {
+    for (const [name, value] of Object.entries(object)) {
+      const childPath = [...path, name];
+      paths.push(pathKey(childPath));
+      if (isJsonObject(value)) visit(value, childPath);
+    }
+  };
+  if (patch !== null) visit(patch, []);
+  return paths;
+}
+
+/**
+ * The registers with their stored tombstones folded back in, hidden ones dropped: the one
+ * state that every arrival order of the same writes ends in (SPEC §4.3), whichever of them
+ * sit in the registers or apart.
+ */
+export function foldTombstones(
+  registers: MetadataRegisters,
+  tombstones: MetadataTombstones,
+): MetadataRegisters {
+  const all: MetadataRegisters = { ...registers };
+  for (const [key, stamp] of Object.entries(tombstones)) {
+    const register = tombstoneRegister(stamp);
+    if (all[key] === undefined && register !== undefined) all[key] = register;
+  }
+  return withoutHiddenRegisters(all);
 }
 
 interface Node {

@@ -19,7 +19,7 @@ import {
 } from '../application/run-enrichment-job.ts';
 import { CustomerSyncError, canRetry } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { countDatabaseConflict, countRetry, type Metrics } from '../observability/metrics.ts';
 
 /** The job queue as the worker uses it (implemented by persistence/enrichment-job-store.ts). */
 export interface EnrichmentQueue extends EnrichmentStore {
@@ -215,6 +215,7 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
       }
       const code = error instanceof CustomerSyncError ? error.code : APPLY_FAILED;
       if (canRetry(error)) {
+        countDatabaseConflict(metrics, 'enrichment', error);
         const retryAfterMs = error instanceof LendingSystemError ? error.retryAfterMs : undefined;
         const delayMs = Math.max(
           backoffDelayMs(job.attempts - 1, options.retry, random),
@@ -279,7 +280,7 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
         }
         failures = 0;
       } catch (error) {
-        metrics.retries.inc({ stage: 'enrichment_claim' });
+        countRetry(metrics, 'enrichment_claim', error);
         log.warn({ failure: error }, 'could not claim enrichment jobs; retrying');
         await idle(backoffDelayMs(failures++, options.retry, random));
         continue;

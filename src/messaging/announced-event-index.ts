@@ -1,11 +1,15 @@
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import type { AnnouncedEventIndex } from '../application/skip-already-announced.ts';
+import {
+  type AnnouncedEventIndex,
+  announcementKey,
+} from '../application/skip-already-announced.ts';
 import { headerText } from './dead-letter-records.ts';
 import { readTopicRange, wholeTopic } from './topic-range.ts';
 
 /**
- * The eventIds on customer.updated, read from the `event.id` header the relay writes on every
- * message (outbox-relay.ts), so that no value is decoded, whatever its encoding. Only what is
+ * The announcements on customer.updated (message key and eventId, read from the `event.id`
+ * header the relay writes on every message, outbox-relay.ts), so that no value is decoded,
+ * whatever its encoding. Only what is
  * still retained can be known: changes announced before the topic's retention are announced
  * again, with the same eventId (SPEC §4.6 allows a re-send; consumers recognise it).
  */
@@ -34,7 +38,9 @@ export function createAnnouncedEventIndex(options: {
       async onBatch({ messages }) {
         for (const message of messages) {
           const eventId = announcedEventId(message);
-          if (eventId !== undefined) found.add(eventId);
+          const messageKey = message.key?.toString('utf8');
+          if (eventId !== undefined && messageKey !== undefined)
+            found.add(announcementKey(messageKey, eventId));
         }
         count += messages.length;
         options.onLoading?.(count, total);

@@ -3,7 +3,7 @@ import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retr
 import { CUSTOMER_UPDATED_TYPE } from '../contracts/customer-updated.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { countRetry, type Metrics } from '../observability/metrics.ts';
 import type { PublishTrace, Tracing } from '../observability/tracing.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
 import { parkedRecordsOf, reportParked } from './parking.ts';
@@ -170,7 +170,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
       } catch (error) {
         const delayMs = backoffDelayMs(failures++, options.retry);
-        options.metrics.retries.inc({ stage: 'outbox-relay' });
+        countRetry(options.metrics, 'outbox-relay', error);
         log.warn({ failure: error, delayMs }, 'outbox relay failed, retrying');
         // The lease's connection may be gone; take it again rather than trust it.
         await dropLease();

@@ -10,7 +10,7 @@ import {
 import { describeFailure } from '../errors.ts';
 import type { ConsumerProgress } from '../observability/consumer-progress.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { countRetry, type Metrics } from '../observability/metrics.ts';
 import type { ChunkTrace, Tracing } from '../observability/tracing.ts';
 import type { DeadLetterPublisher } from './dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
@@ -146,14 +146,17 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
         try {
           // No attempt may wait for ever (a driver that lost a reply, a send that never
           // returns): past the deadline it is abandoned and retried like any transient failure.
-          // Safe even if the abandoned one still commits (its COMMIT already sent): the retry
-          // first takes the advisory locks of the chunk's customers, which wait for that
-          // transaction to end, and only then reads processed_events, so what it committed is
-          // a duplicate and what it rolled back is applied now (SPEC §4.2); an event id raced
-          // past the locks fails recordProcessedEvents and is retried. A transaction wedged on
-          // the client side is ended by the server (idle_in_transaction_session_timeout, see
-          // main.ts), which releases its locks. What an abandoned attempt can repeat is a dead
-          // letter, as after a crash (SPEC §4.4: at least once).
+          // Abandoning aborts the signal, which cancels the transaction's statement in flight
+          // (prepared-sql.ts cancelledBy), so it rolls back and frees its connection and locks
+          // at once; the server's statement and lock timeouts usually end it sooner (README
+          // Limits). Safe even if the abandoned one still commits (its COMMIT already sent):
+          // the retry first takes the advisory locks of the chunk's customers, which wait for
+          // that transaction to end, and only then reads processed_events, so what it
+          // committed is a duplicate and what it rolled back is applied now (SPEC §4.2); an
+          // event id raced past the locks fails recordProcessedEvents and is retried. A
+          // transaction wedged on the client side is ended by the server
+          // (idle_in_transaction_session_timeout, database.ts), which releases its locks. What
+          // an abandoned attempt can repeat is a dead letter, as after a crash (SPEC §4.4).
           return (
             await withDeadline(
               (signal) =>
@@ -177,7 +180,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
           if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted)
             return undefined;
           const delayMs = backoffDelayMs(attempt, options.retry);
-          options.metrics.retries.inc({ stage: 'apply' });
+          countRetry(options.metrics, 'apply', error);
           log.warn(
             { attempt, delayMs, failure: error },
             'transient failure, partition paused, retrying',

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ALL_ERROR_CODES } from '../contracts/error-codes.ts';
+import { DATABASE_CONFLICTS, databaseConflictOf } from '../errors.ts';
 import { SERVICE_VERSION } from '../service-version.ts';
 
 /**
@@ -174,6 +175,17 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers,
     }),
+    databaseConflicts: new Counter({
+      name: 'customer_sync_database_conflicts_total',
+      help: 'database work retried after a deadlock, lock timeout, statement timeout or cancellation, or serialization failure, by kind and stage',
+      labelNames: ['kind', 'stage'] as const,
+      registers,
+    }),
+    processedEventsPruned: new Counter({
+      name: 'customer_sync_processed_events_pruned_total',
+      help: 'processed event ids deleted past PROCESSED_EVENTS_RETENTION_DAYS',
+      registers,
+    }),
     relayLeader: new Gauge({
       name: 'customer_sync_outbox_relay_leader',
       help: '1 while this replica holds at least one outbox shard (it relays)',
@@ -205,9 +217,24 @@ export function createMetrics() {
   for (const outcome of OUTCOMES) metrics.events.inc({ outcome }, 0);
   for (const code of ALL_ERROR_CODES) metrics.deadLetters.inc({ code }, 0);
   for (const stage of RETRY_STAGES) metrics.retries.inc({ stage }, 0);
+  for (const kind of DATABASE_CONFLICTS)
+    for (const stage of [...RETRY_STAGES, 'enrichment'])
+      metrics.databaseConflicts.inc({ kind, stage }, 0);
   metrics.relayLeader.set(0);
   metrics.live.set(1);
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Counts a failure that a retry will try to get past, if it is a database conflict. */
+export function countDatabaseConflict(metrics: Metrics, stage: string, error: unknown): void {
+  const kind = databaseConflictOf(error);
+  if (kind !== undefined) metrics.databaseConflicts.inc({ kind, stage });
+}
+
+/** Counts one retry of `stage` after `error` (customer_sync_retries_total, and conflicts). */
+export function countRetry(metrics: Metrics, stage: string, error: unknown): void {
+  metrics.retries.inc({ stage });
+  countDatabaseConflict(metrics, stage, error);
+}

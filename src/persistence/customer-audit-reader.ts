@@ -4,7 +4,9 @@ import type {
   EnrichmentJobRecord,
   ProcessedEventRecord,
 } from '../application/explain-customer.ts';
+import type { MetadataTombstones } from '../domain/metadata-registers.ts';
 import { readableOccurredAt } from '../domain/occurred-at.ts';
+import type { Stamp } from '../domain/stamp.ts';
 import {
   type CustomerRow,
   customerFromRow,
@@ -60,6 +62,15 @@ export function createCustomerAuditReader(db: Database): CustomerAuditStore {
         where tenant_id = ${key.tenantId} and external_id = ${key.externalId}
           and event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb)::uuid)`);
       return new Map(rows.map((row) => [row.event_id, processedRecord(row)]));
+    },
+
+    async metadataTombstones(key) {
+      const rows = await db.execute<{ path: string; stamp: string }>(sql`
+        select path, stamp from metadata_tombstones
+        where tenant_id = ${key.tenantId} and external_id = ${key.externalId}`);
+      return Object.fromEntries(
+        rows.map((row) => [row.path, row.stamp as Stamp]),
+      ) as MetadataTombstones;
     },
 
     async staleWrites(key) {

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql } from 'postgres';
+import { DATABASE_TIMEOUT_DEFAULTS } from '../config/config.ts';
 import { type DatabaseEndpoint, endpointOf, postgresSslOption } from './database-tls.ts';
 import * as schema from './schema.ts';
 
@@ -29,15 +30,48 @@ export function reconnectDelaySeconds(failures: number, random = Math.random): n
   return (0.5 + random() / 2) * Math.min(3 ** failures / 100, MAX_RECONNECT_DELAY_SECONDS);
 }
 
+/**
+ * How long the server lets one session's work wait or run (SPEC §4.5: nothing waits for ever;
+ * README "Limits"). Every pool of the service and its tools sets all three when it connects.
+ */
+export interface DatabaseTimeouts {
+  /** lock_timeout: the longest a statement waits for a lock (a customer's, a row's) */
+  lockTimeoutMs: number;
+  /** statement_timeout: the longest one statement runs, its lock wait included */
+  statementTimeoutMs: number;
+  /**
+   * idle_in_transaction_session_timeout: the server ends a session left idle inside a
+   * transaction this long and rolls it back, so a client that stopped talking mid-transaction
+   * cannot hold its locks for ever.
+   */
+  idleInTransactionSessionTimeoutMs: number;
+}
+
+/**
+ * The service's transactions only ever wait on the database, so one idle this long belongs to
+ * a client that stopped talking mid-transaction. Below the consumer's attempt deadline
+ * (update-consumer.ts), so a wedged attempt's retry finds its locks free.
+ */
+export const IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 20_000;
+
+/** The run-time parameters that set `timeouts` on a session as it connects. */
+export function sessionTimeoutParameters(
+  timeouts: Partial<DatabaseTimeouts> = {},
+): Record<string, number> {
+  return {
+    lock_timeout: timeouts.lockTimeoutMs ?? DATABASE_TIMEOUT_DEFAULTS.lockTimeoutMs,
+    statement_timeout: timeouts.statementTimeoutMs ?? DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs,
+    idle_in_transaction_session_timeout:
+      timeouts.idleInTransactionSessionTimeoutMs ?? IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
+  };
+}
+
 export interface ConnectDatabaseOptions {
   poolMax?: number;
   applicationName?: string;
-  /**
-   * The server ends a session left idle inside a transaction this long, and rolls it back:
-   * a client that stopped talking mid-transaction cannot hold its locks for ever. Only for
-   * pools whose transactions never wait on anything but the database (not `replay`'s dry run).
-   */
-  idleInTransactionSessionTimeoutMs?: number;
+  /** the configured DATABASE_*_TIMEOUT_MS; a pool whose transactions wait on something else
+   * than the database (Kafka, in `dlq redrive` and `replay --dry-run`) raises the idle one */
+  timeouts?: Partial<DatabaseTimeouts>;
 }
 
 /** A pool on `target`: a URL, or a URL with its TLS settings (DATABASE_SSL_MODE, …). */
@@ -55,9 +89,7 @@ export function connectDatabase(
     // Sent as run-time parameters when each connection starts.
     connection: {
       application_name: options.applicationName ?? 'customer-sync',
-      ...(options.idleInTransactionSessionTimeoutMs === undefined
-        ? {}
-        : { idle_in_transaction_session_timeout: options.idleInTransactionSessionTimeoutMs }),
+      ...sessionTimeoutParameters(options.timeouts),
     },
     // Transaction-scoped statements only; no session state survives a pooled connection.
     prepare: true,

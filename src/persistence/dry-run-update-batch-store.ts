@@ -4,13 +4,20 @@ import type {
   UpdateBatchStore,
   UpdateBatchTransaction,
 } from '../application/apply-update-batch.ts';
+import { tenantEventKey } from '../domain/tenant-event-key.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { keysParameter } from './customer-rows.ts';
 import type { Database, DatabaseTransaction } from './database.ts';
-import { transactionOf } from './update-batch-store.ts';
+import {
+  type TombstoneRow,
+  tenantEventsParameter,
+  tombstonePathsParameter,
+  tombstonesByCustomer,
+  transactionOf,
+} from './update-batch-store.ts';
 
 /** The tables the apply path writes; a dry run writes private copies of them instead. */
-const SHADOWED_TABLES = ['customers', 'processed_events', 'outbox'] as const;
+const SHADOWED_TABLES = ['customers', 'processed_events', 'outbox', 'metadata_tombstones'] as const;
 
 /** SQLSTATE read_only_sql_transaction: something wrote to a table that is not shadowed. */
 const READ_ONLY_VIOLATION = '25006';
@@ -103,15 +110,31 @@ function shadowTransactionOf(tx: DatabaseTransaction, realSchema: string): Updat
           on c.tenant_id = k.tenant_id and c.external_id = k.external_id
         on conflict do nothing`);
     },
-    async findProcessedEventIds(eventIds) {
-      const ids = JSON.stringify(eventIds);
-      const rows = await tx.execute<{ event_id: string }>(sql`
-        select event_id::text from processed_events
-        where event_id in (select jsonb_array_elements_text(${ids}::jsonb)::uuid)
+    async findMetadataTombstones(paths) {
+      const keys = tombstonePathsParameter(paths);
+      const rows = await tx.execute<TombstoneRow>(sql`
+        select t.tenant_id, t.external_id, t.path, t.stamp from metadata_tombstones t
+        join jsonb_to_recordset(${keys}::jsonb) as k(tenant_id text, external_id text, path text)
+          on t.tenant_id = k.tenant_id and t.external_id = k.external_id and t.path = k.path
+        union all
+        select t.tenant_id, t.external_id, t.path, t.stamp from ${real('metadata_tombstones')} t
+        join jsonb_to_recordset(${keys}::jsonb) as k(tenant_id text, external_id text, path text)
+          on t.tenant_id = k.tenant_id and t.external_id = k.external_id and t.path = k.path`);
+      return tombstonesByCustomer([...rows]);
+    },
+    async findProcessedEvents(events) {
+      const keys = tenantEventsParameter(events);
+      const rows = await tx.execute<{ tenant_id: string; event_id: string }>(sql`
+        select p.tenant_id, p.event_id::text from processed_events p
+        join jsonb_to_recordset(${keys}::jsonb) as k(tenant_id text, event_id uuid)
+          on p.tenant_id = k.tenant_id and p.event_id = k.event_id
         union
-        select event_id::text from ${real('processed_events')}
-        where event_id in (select jsonb_array_elements_text(${ids}::jsonb)::uuid)`);
-      return new Set(rows.map((row) => row.event_id));
+        select p.tenant_id, p.event_id::text from ${real('processed_events')} p
+        join jsonb_to_recordset(${keys}::jsonb) as k(tenant_id text, event_id uuid)
+          on p.tenant_id = k.tenant_id and p.event_id = k.event_id`);
+      return new Set(
+        rows.map((row) => tenantEventKey({ tenantId: row.tenant_id, eventId: row.event_id })),
+      );
     },
   };
 }

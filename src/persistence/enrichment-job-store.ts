@@ -186,13 +186,21 @@ export function createEnrichmentJobStore(db: Database, client: Sql) {
      * tenant's breaker stayed open, or no worker ran). Returns how many.
      */
     async failOverdue(deadlineMs: number): Promise<number> {
+      // SKIP LOCKED: a job whose row a batch is merging a request into right now (it holds the
+      // row and its customer's lock) is not overdue any more; waiting for it, in whatever order
+      // the rows come, could deadlock with a batch that locks several jobs.
       const rows = await db.execute(sql`
-        update enrichment_jobs set
+        with overdue as (
+          select id from enrichment_jobs
+          where (state = 'pending' or (state = 'running' and lease_expires_at <= now()))
+            and requested_at + ${interval(deadlineMs)} < now()
+          for update skip locked
+        )
+        update enrichment_jobs j set
           state = 'failed', failure_reason = ${ENRICHMENT_FAILURE_CODES.deadlineExceeded},
           finished_at = now(), lease_token = null, lease_expires_at = null, updated_at = now()
-        where (state = 'pending' or (state = 'running' and lease_expires_at <= now()))
-          and requested_at + ${interval(deadlineMs)} < now()
-        returning id`);
+        from overdue where j.id = overdue.id
+        returning j.id`);
       return rows.length;
     },
 

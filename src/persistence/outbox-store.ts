@@ -3,7 +3,11 @@ import type { NewParkedRecord } from '../application/parked-records.ts';
 import { ATTEMPT_TIMED_OUT, withDeadline } from '../application/retry-policy.ts';
 import type { DatabaseTls } from '../config/security-variables.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
-import { reconnectDelaySeconds } from './database.ts';
+import {
+  type DatabaseTimeouts,
+  reconnectDelaySeconds,
+  sessionTimeoutParameters,
+} from './database.ts';
 import { postgresSslOption } from './database-tls.ts';
 import { insertParkedRecords } from './parked-record-store.ts';
 import { INITIAL_SHARD_ROUND_STATE, planShardRound } from './relay-shard-plan.ts';
@@ -149,6 +153,8 @@ export interface OutboxStoreOptions {
   shards?: number;
   /** how often the lease looks at the other relays and rebalances; default 2 s */
   rebalanceMs?: number;
+  /** the lease connection's session limits (DATABASE_*_TIMEOUT_MS) */
+  timeouts?: Partial<DatabaseTimeouts>;
 }
 
 /** `held` as the one text parameter the queries take (no array types on this connection). */
@@ -345,7 +351,10 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       // No array types are needed here, and fetching them on a connection that dies at that
       // moment is an unhandled rejection in postgres.js 3.4.9 (porsager/postgres#1192).
       fetch_types: false,
-      connection: { application_name: 'customer-sync-relay' },
+      connection: {
+        application_name: 'customer-sync-relay',
+        ...sessionTimeoutParameters(options.timeouts),
+      },
       // The pool's capped reconnect delay: a standby client must not wait 20 s after an outage.
       backoff: reconnectDelaySeconds,
     });

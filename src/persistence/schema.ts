@@ -14,6 +14,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -79,15 +80,16 @@ export const customers = pgTable(
 );
 
 /**
- * SPEC §4.2: every applied (or skipped) eventId, written in the same transaction as its effect.
- * Old rows can be pruned: re-applying a pruned event still changes nothing, because every field
- * it would write already carries its stamp or a newer one.
+ * SPEC §4.2: every applied (or skipped) event, written in the same transaction as its effect,
+ * keyed by (tenant, eventId): another tenant's event with the same eventId is another event
+ * (SPEC §4.7). Old rows can be pruned: re-applying a pruned event still changes nothing,
+ * because every field it would write already carries its stamp or a newer one.
  */
 export const processedEvents = pgTable(
   'processed_events',
   {
-    eventId: uuid('event_id').primaryKey(),
     tenantId: text('tenant_id').notNull(),
+    eventId: uuid('event_id').notNull(),
     externalId: text('external_id').notNull(),
     outcome: text('outcome').notNull(),
     processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
@@ -99,6 +101,7 @@ export const processedEvents = pgTable(
     staleFields: text('stale_fields').array(),
   },
   (table) => [
+    primaryKey({ columns: [table.tenantId, table.eventId] }),
     index('processed_events_processed_at_idx').on(table.processedAt),
     // `explain` lists a customer's skipped writes; they are a few per cent of all events.
     index('processed_events_stale_customer_idx')
@@ -112,36 +115,42 @@ export const processedEvents = pgTable(
  * deleted once the relay has it acknowledged by Kafka; `id` order is per-customer commit order
  * because writers of one customer hold its lock until they commit.
  */
-export const outbox = pgTable('outbox', {
-  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-  eventId: uuid('event_id').notNull().unique(),
-  tenantId: text('tenant_id').notNull(),
-  externalId: text('external_id').notNull(),
-  /**
-   * `json`, not `jsonb`: the payload is written once, read once by the relay and never queried;
-   * `json` keeps the text as written, so the relay publishes the event's fields in their own
-   * order. (Measured, it costs Postgres about the same CPU as jsonb: README Performance.)
-   */
-  payload: json('payload').notNull(),
-  /**
-   * W3C trace context of the change (README "Tracing"): the relay continues the trace into
-   * the customer.updated headers. Null when tracing is off or the request carried none.
-   */
-  traceParent: text('trace_parent'),
-  traceState: text('trace_state'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  /**
-   * The customer's hash, for the relay's shards: a row is in shard `key_hash % OUTBOX_SHARDS`,
-   * so all of a customer's rows are in one shard and keep their order (SPEC §4.6). Computed by
-   * Postgres from the key, so every writer of the outbox gets it; the shard count is applied
-   * when reading, so changing it rewrites nothing (README "Sharded relay").
-   */
-  keyHash: integer('key_hash')
-    .notNull()
-    .generatedAlwaysAs(
-      sql`(hashtextextended(tenant_id || ':' || external_id, 0) & 2147483647)::integer`,
-    ),
-});
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: uuid('event_id').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    externalId: text('external_id').notNull(),
+    /**
+     * `json`, not `jsonb`: the payload is written once, read once by the relay and never
+     * queried; `json` keeps the text as written, so the relay publishes the event's fields in
+     * their own order. (Measured, it costs Postgres about the same CPU as jsonb: README
+     * Performance.)
+     */
+    payload: json('payload').notNull(),
+    /**
+     * W3C trace context of the change (README "Tracing"): the relay continues the trace into
+     * the customer.updated headers. Null when tracing is off or the request carried none.
+     */
+    traceParent: text('trace_parent'),
+    traceState: text('trace_state'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The customer's hash, for the relay's shards: a row is in shard `key_hash % OUTBOX_SHARDS`,
+     * so all of a customer's rows are in one shard and keep their order (SPEC §4.6). Computed
+     * by Postgres from the key, so every writer of the outbox gets it; the shard count is
+     * applied when reading, so changing it rewrites nothing (README "Sharded relay").
+     */
+    keyHash: integer('key_hash')
+      .notNull()
+      .generatedAlwaysAs(
+        sql`(hashtextextended(tenant_id || ':' || external_id, 0) & 2147483647)::integer`,
+      ),
+  },
+  // Derived eventIds include the tenant (domain/event-ids.ts); the key says so too (SPEC §4.7).
+  (table) => [unique('outbox_tenant_id_event_id_unique').on(table.tenantId, table.eventId)],
+);
 
 /** Loans imported from the tenant's lending system (SPEC §6). */
 export const loans = pgTable(
@@ -306,3 +315,31 @@ export const parkedRecords = pgTable(
     check('parked_records_kind_check', sql`kind in ('announcement', 'dead_letter')`),
   ],
 );
+/**
+ * SPEC §4.3: the tombstones of deleted metadata keys (domain/metadata-registers.ts), kept apart
+ * from customers.metadata_registers so that a customer's row, and the cost of every event on
+ * it, does not grow with its history of deleted keys; each batch reads only the paths it
+ * patches. `path` is the JSON text of the key array, `stamp` the delete's (occurredAt, eventId).
+ */
+export const metadataTombstones = pgTable(
+  'metadata_tombstones',
+  {
+    tenantId: text('tenant_id').notNull(),
+    externalId: text('external_id').notNull(),
+    path: text('path').notNull(),
+    stamp: text('stamp').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.tenantId, table.externalId, table.path] })],
+);
+
+/**
+ * Housekeeping that one replica at a time does on a schedule of the database's clock, not of
+ * any replica's uptime (processed-events-pruner.ts): when each task last started and finished.
+ */
+export const maintenanceRuns = pgTable('maintenance_runs', {
+  task: text('task').primaryKey(),
+  lastStartedAt: timestamp('last_started_at', { withTimezone: true }).notNull(),
+  lastFinishedAt: timestamp('last_finished_at', { withTimezone: true }),
+  /** rows the last finished run deleted */
+  lastDeleted: integer('last_deleted'),
+});

@@ -6,8 +6,11 @@ import type {
   UpdateBatchTransaction,
 } from '../application/apply-update-batch.ts';
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
-import { customerKeyId } from '../domain/customer-key.ts';
+import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
+import type { MetadataTombstones } from '../domain/metadata-registers.ts';
+import type { Stamp } from '../domain/stamp.ts';
+import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
 import type { TenantConfiguration } from '../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../errors.ts';
 import { lockCustomers } from './customer-lock.ts';
@@ -20,7 +23,7 @@ import {
 import type { Database, DatabaseTransaction } from './database.ts';
 import { enqueueEnrichmentJobs } from './enqueue-enrichment-jobs.ts';
 import { OUTBOX_CHANNEL } from './outbox-store.ts';
-import { executePrepared, type SqlExecutor } from './prepared-sql.ts';
+import { cancelledBy, executePrepared, type SqlExecutor } from './prepared-sql.ts';
 
 /**
  * The batch transaction in set-based SQL: a fixed handful of statements per batch whatever its
@@ -31,8 +34,10 @@ export function createUpdateBatchStore(
   db: Database,
   options: { execute?: SqlExecutor } = {},
 ): UpdateBatchStore {
+  const execute = options.execute ?? executePrepared;
   return {
-    inTransaction: (work) => db.transaction((tx) => work(transactionOf(tx, options.execute))),
+    inTransaction: (work, signal) =>
+      db.transaction((tx) => work(transactionOf(tx, cancelledBy(signal, execute)))),
   };
 }
 
@@ -67,14 +72,18 @@ export function transactionOf(
       );
     },
 
-    async findProcessedEventIds(eventIds) {
-      const rows = await execute<{ event_id: string }>(
+    async findProcessedEvents(events) {
+      const rows = await execute<{ tenant_id: string; event_id: string }>(
         tx,
         sql`
-        select event_id::text from processed_events
-        where event_id in (select json_array_elements_text(${JSON.stringify(eventIds)}::json)::uuid)`,
+        select p.tenant_id, p.event_id::text from processed_events p
+        join json_to_recordset(${tenantEventsParameter(events)}::json)
+          as k(tenant_id text, event_id uuid)
+          on p.tenant_id = k.tenant_id and p.event_id = k.event_id`,
       );
-      return new Set(rows.map((row) => row.event_id));
+      return new Set(
+        rows.map((row) => tenantEventKey({ tenantId: row.tenant_id, eventId: row.event_id })),
+      );
     },
 
     async loadCustomers(keys) {
@@ -94,6 +103,8 @@ export function transactionOf(
     async recordProcessedEvents(events: ProcessedEvent[]) {
       if (events.length === 0) return;
       const rows = events.map((event) => processedEventRow(event));
+      // In key order: two transactions that record some of the same events wait for each other
+      // in one order, never in a cycle.
       const inserted = await execute<{ event_id: string }>(
         tx,
         sql`
@@ -102,18 +113,19 @@ export function transactionOf(
         select * from json_to_recordset(${JSON.stringify(rows)}::json)
           as r(event_id uuid, tenant_id text, external_id text, outcome text,
                occurred_at timestamptz, source text, stale_fields text[])
-        on conflict (event_id) do nothing
+        order by tenant_id, event_id
+        on conflict (tenant_id, event_id) do nothing
         returning event_id`,
       );
       if (inserted.length !== rows.length) {
-        // Only an eventId re-used for another customer can race past the customer lock; the
-        // retry sees it as processed and treats it as the duplicate it is.
+        // The customer locks serialise every event of one customer, so only a tenant re-using
+        // an eventId for another of its customers can race past them (another tenant's same
+        // eventId is another key, SPEC §4.7). The retry finds the event recorded and treats
+        // it as the duplicate it is; until the other transaction has ended, its insert waits.
         throw new CustomerSyncError(
           'apply.concurrent_duplicate',
           'an event id was recorded by another transaction',
-          {
-            canRetry: true,
-          },
+          { canRetry: true },
         );
       }
     },
@@ -143,15 +155,86 @@ export function transactionOf(
           as r(position integer, event_id uuid, tenant_id text, external_id text, payload json,
                trace_parent text, trace_state text)
         order by position
-        on conflict (event_id) do nothing`,
+        on conflict (tenant_id, event_id) do nothing`,
       );
       await Promise.all([inserted, execute(tx, sql`select pg_notify(${OUTBOX_CHANNEL}, '')`)]);
     },
 
+    async findMetadataTombstones(paths) {
+      const rows = await execute<TombstoneRow>(
+        tx,
+        sql`
+        select t.tenant_id, t.external_id, t.path, t.stamp from metadata_tombstones t
+        join json_to_recordset(${tombstonePathsParameter(paths)}::json)
+          as k(tenant_id text, external_id text, path text)
+          on t.tenant_id = k.tenant_id and t.external_id = k.external_id and t.path = k.path`,
+      );
+      return tombstonesByCustomer(rows);
+    },
+
+    async saveMetadataTombstones(tombstones) {
+      const rows = tombstones.flatMap(({ tenantId, externalId, tombstones: byPath }) =>
+        Object.entries(byPath).map(([path, stamp]) => ({
+          tenant_id: tenantId,
+          external_id: externalId,
+          path,
+          stamp,
+        })),
+      );
+      if (rows.length === 0) return;
+      // In key order, like every multi-row write here; stamps compare as plain strings (the
+      // C collation), as in TypeScript (domain/stamp.ts).
+      await execute(
+        tx,
+        sql`
+        insert into metadata_tombstones (tenant_id, external_id, path, stamp)
+        select * from json_to_recordset(${JSON.stringify(rows)}::json)
+          as r(tenant_id text, external_id text, path text, stamp text)
+        order by tenant_id, external_id, path
+        on conflict (tenant_id, external_id, path) do update set stamp = excluded.stamp
+        where metadata_tombstones.stamp collate "C" < excluded.stamp collate "C"`,
+      );
+    },
+
     // SPEC §6: enqueued in the batch's own transaction, so a committed request always has its
     // job and the partition never waits for the lending system.
-    requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests),
+    requestEnrichment: (requests) => enqueueEnrichmentJobs(tx, requests, execute),
   };
+}
+
+/** Events named by (tenant, eventId), as one JSON parameter for set-based SQL (SPEC §4.7). */
+export function tenantEventsParameter(events: readonly TenantEvent[]): string {
+  return JSON.stringify(
+    events.map((event) => ({ tenant_id: event.tenantId, event_id: event.eventId })),
+  );
+}
+
+export type TombstoneRow = { tenant_id: string; external_id: string; path: string; stamp: string };
+
+/** Customers' metadata paths, as one JSON parameter of (tenant_id, external_id, path) rows. */
+export function tombstonePathsParameter(
+  paths: ReadonlyArray<CustomerKey & { paths: readonly string[] }>,
+): string {
+  return JSON.stringify(
+    paths.flatMap(({ tenantId, externalId, paths: customerPaths }) =>
+      customerPaths.map((path) => ({ tenant_id: tenantId, external_id: externalId, path })),
+    ),
+  );
+}
+
+/** Tombstone rows by customerKeyId; of two rows of one path, the greater stamp. */
+export function tombstonesByCustomer(
+  rows: readonly TombstoneRow[],
+): Map<string, MetadataTombstones> {
+  const byCustomer = new Map<string, MetadataTombstones>();
+  for (const row of rows) {
+    const id = customerKeyId({ tenantId: row.tenant_id, externalId: row.external_id });
+    const tombstones = byCustomer.get(id) ?? {};
+    const before = tombstones[row.path];
+    if (before === undefined || row.stamp > before) tombstones[row.path] = row.stamp as Stamp;
+    byCustomer.set(id, tombstones);
+  }
+  return byCustomer;
 }
 
 /**

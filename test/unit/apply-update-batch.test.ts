@@ -17,6 +17,8 @@ import {
   growsPastDocumentLimit,
   type StoredCustomer,
 } from '../../src/domain/customer-snapshot.ts';
+import type { MetadataTombstones } from '../../src/domain/metadata-registers.ts';
+import { tenantEventKey } from '../../src/domain/tenant-event-key.ts';
 import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-request-builder.ts';
 
 /**
@@ -28,6 +30,7 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
   const processed = new Map<string, ProcessedEvent>();
   const outbox: CustomerUpdated[] = [];
   const enrichment: CustomerUpdateRequest[] = [];
+  const tombstones = new Map<string, MetadataTombstones>();
   const transaction: UpdateBatchTransaction = {
     lockCustomers: async () => {},
     findTenants: async (ids) =>
@@ -36,7 +39,8 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
           .filter((id) => taskTypes[id])
           .map((id) => [id, { tenantId: id, taskTypes: taskTypes[id] ?? [] }]),
       ),
-    findProcessedEventIds: async (ids) => new Set(ids.filter((id) => processed.has(id))),
+    findProcessedEvents: async (events) =>
+      new Set(events.map(tenantEventKey).filter((key) => processed.has(key))),
     loadCustomers: async (keys) =>
       new Map(
         keys.flatMap((key) => {
@@ -49,17 +53,37 @@ function inMemoryStore(taskTypes: Record<string, string[]> = { 'tenant-a': ['col
         customers.set(customerKeyId(customer), structuredClone(customer));
     },
     recordProcessedEvents: async (events) => {
-      for (const event of events) processed.set(event.eventId, event);
+      for (const event of events) processed.set(tenantEventKey(event), event);
     },
     appendToOutbox: async (events) => {
       outbox.push(...events);
+    },
+    findMetadataTombstones: async (paths) =>
+      new Map(
+        paths.map((customer) => {
+          const stored = tombstones.get(customerKeyId(customer)) ?? {};
+          return [
+            customerKeyId(customer),
+            Object.fromEntries(
+              customer.paths.flatMap((path) => (stored[path] ? [[path, stored[path]]] : [])),
+            ) as MetadataTombstones,
+          ];
+        }),
+      ),
+    saveMetadataTombstones: async (saved) => {
+      for (const customer of saved) {
+        const stored = tombstones.get(customerKeyId(customer)) ?? {};
+        for (const [path, stamp] of Object.entries(customer.tombstones))
+          if (stored[path] === undefined || stamp > (stored[path] as string)) stored[path] = stamp;
+        tombstones.set(customerKeyId(customer), stored);
+      }
     },
     requestEnrichment: async (requests) => {
       enrichment.push(...requests);
     },
   };
   const store: UpdateBatchStore = { inTransaction: (work) => work(transaction) };
-  return { store, customers, processed, outbox, enrichment };
+  return { store, customers, processed, outbox, enrichment, tombstones };
 }
 
 function request(builder: UpdateRequestBuilder): CustomerUpdateRequest {
@@ -88,6 +112,42 @@ describe('applyUpdateBatch', () => {
     assert.equal(announced?.customer.createdAt, '2026-02-01T12:00:00.000Z');
   });
 
+  it('keeps the tombstone of a deleted metadata key apart; an older write of the key still loses', async () => {
+    const memory = inMemoryStore();
+    const at = (second: number) => `2026-01-01T00:00:0${second}Z`;
+    await applyUpdateBatch(
+      memory.store,
+      [
+        request(anUpdateRequest().occurredAt(at(1)).withMetadata({ tier: 'gold', keep: 1 })),
+        request(anUpdateRequest().occurredAt(at(3)).withMetadata({ tier: null })),
+      ],
+      { now: NOW },
+    );
+    const stored = memory.customers.get(
+      customerKeyId({ tenantId: 'tenant-a', externalId: 'customer-1' }),
+    );
+    assert.deepEqual(Object.keys(stored?.record.metadataRegisters ?? {}).sort(), [
+      '["keep"]',
+      '[]',
+    ]);
+    assert.deepEqual(Object.keys([...memory.tombstones.values()][0] ?? {}), ['["tier"]']);
+
+    // In a later batch, a write of the deleted key that is older than the delete arrives.
+    const late = await applyUpdateBatch(
+      memory.store,
+      [request(anUpdateRequest().occurredAt(at(2)).withMetadata({ tier: 'silver' }))],
+      { now: NOW },
+    );
+    assert.deepEqual(
+      late.outcomes.map((outcome) => outcome.kind),
+      ['stale'],
+    );
+    const after = memory.customers.get(
+      customerKeyId({ tenantId: 'tenant-a', externalId: 'customer-1' }),
+    );
+    assert.deepEqual(after?.record.metadata, { keep: 1 });
+  });
+
   it('treats the same eventId twice in one batch as one event', async () => {
     const memory = inMemoryStore();
     const once = request(anUpdateRequest().withData({ lastName: 'Lee' }));
@@ -97,6 +157,33 @@ describe('applyUpdateBatch', () => {
       ['applied', 'duplicate'],
     );
     assert.equal(memory.outbox.length, 1);
+  });
+
+  it('applies the same eventId from two tenants to both and announces two eventIds (SPEC §4.7)', async () => {
+    const memory = inMemoryStore({ 'tenant-a': ['collections'], 'tenant-b': ['collections'] });
+    const eventId = '0b5f3e0e-7a1c-4f6e-9d2a-5c8e1f4b7a90';
+    const ofTenant = (tenant: string) =>
+      request(
+        anUpdateRequest()
+          .withTenant(tenant)
+          .withEventId(eventId)
+          .withExternalId('c-1')
+          .withData({ lastName: tenant }),
+      );
+    const first = await applyUpdateBatch(memory.store, [ofTenant('tenant-a')], { now: NOW });
+    const second = await applyUpdateBatch(memory.store, [ofTenant('tenant-b')], { now: NOW });
+    assert.deepEqual(
+      [...first.outcomes, ...second.outcomes].map((outcome) => outcome.kind),
+      ['applied', 'applied'],
+    );
+    assert.equal(new Set(memory.outbox.map((event) => event.eventId)).size, 2);
+    assert.deepEqual(
+      memory.outbox.map((event) => [event.tenantId, event.causationId]),
+      [
+        ['tenant-a', eventId],
+        ['tenant-b', eventId],
+      ],
+    );
   });
 
   it('announces each change of a customer in a batch with its own version, in order', async () => {
@@ -159,7 +246,7 @@ describe('applyUpdateBatch', () => {
     });
     const recorded = (event: CustomerUpdateRequest) => {
       const { outcome, occurredAt, source, staleFields } =
-        memory.processed.get(event.eventId) ?? {};
+        memory.processed.get(tenantEventKey(event)) ?? {};
       return { outcome, occurredAt, source, staleFields };
     };
     assert.deepEqual(recorded(newer), {

@@ -63,6 +63,42 @@ describe('configuration (SPEC §8)', () => {
     ]);
   });
 
+  it('limits every database session: lock, statement and migration timeouts (SPEC §4.5)', () => {
+    const defaults = loadConfig(MINIMAL);
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.config.database.timeouts, {
+      lockTimeoutMs: 10_000,
+      statementTimeoutMs: 30_000,
+    });
+    assert.equal(defaults.config.database.migrationStatementTimeoutMs, 900_000);
+    const set = loadConfig({
+      ...MINIMAL,
+      DATABASE_LOCK_TIMEOUT_MS: '2000',
+      DATABASE_STATEMENT_TIMEOUT_MS: '5000',
+      DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS: '0',
+    });
+    assert.ok(set.ok);
+    assert.deepEqual(set.config.database.timeouts, {
+      lockTimeoutMs: 2_000,
+      statementTimeoutMs: 5_000,
+    });
+    assert.equal(set.config.database.migrationStatementTimeoutMs, 0);
+  });
+
+  it('refuses a lock timeout that the statement timeout would always beat, and non-numbers', () => {
+    assert.deepEqual(
+      problemsOf({
+        ...MINIMAL,
+        DATABASE_LOCK_TIMEOUT_MS: '30000',
+        DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+      }),
+      ['DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS'],
+    );
+    assert.deepEqual(problemsOf({ ...MINIMAL, DATABASE_STATEMENT_TIMEOUT_MS: '30s' }), [
+      'DATABASE_STATEMENT_TIMEOUT_MS must be a whole number',
+    ]);
+  });
+
   it('names each missing required variable on a line of its own', () => {
     assert.deepEqual(problemsOf({}), ['KAFKA_BROKERS is required', 'DATABASE_URL is required']);
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DATABASE_TIMEOUT_DEFAULTS } from '../../src/config/config.ts';
 import {
   connectDatabase,
   MAX_RECONNECT_DELAY_SECONDS,
@@ -36,15 +37,23 @@ describe('reconnecting to the database after an outage (SPEC §4.5)', () => {
     }
   });
 
-  it('asks the server to end a transaction left idle, only when told to', async () => {
+  it('asks the server for lock, statement and idle-in-transaction limits on every pool', async () => {
     const url = 'postgres://customer-sync@127.0.0.1:1/none';
-    const service = connectDatabase(url, { idleInTransactionSessionTimeoutMs: 20_000 });
+    const configured = connectDatabase(url, {
+      timeouts: { lockTimeoutMs: 2_000, statementTimeoutMs: 7_000 },
+    });
     const plain = connectDatabase(url);
     try {
-      assert.equal(service.sql.options.connection.idle_in_transaction_session_timeout, 20_000);
-      assert.equal(plain.sql.options.connection.idle_in_transaction_session_timeout, undefined);
+      const { connection } = configured.sql.options;
+      assert.equal(connection.lock_timeout, 2_000);
+      assert.equal(connection.statement_timeout, 7_000);
+      assert.equal(connection.idle_in_transaction_session_timeout, 20_000);
+      assert.deepEqual(
+        [plain.sql.options.connection.lock_timeout, plain.sql.options.connection.statement_timeout],
+        [DATABASE_TIMEOUT_DEFAULTS.lockTimeoutMs, DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs],
+      );
     } finally {
-      await Promise.all([service.close(), plain.close()]);
+      await Promise.all([configured.close(), plain.close()]);
     }
   });
 });

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   CUSTOMER_SYNC_UUID_NAMESPACE,
   customerUpdatedEventId,
+  legacyUpdateEventId,
   uuidV5,
 } from '../../src/domain/event-ids.ts';
 
@@ -45,38 +46,59 @@ describe('uuidV5 (RFC 9562 §5.5)', () => {
 
 describe('customerUpdatedEventId (SPEC §5)', () => {
   const causation = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+  const cause = (reason: string, more: { tenantId?: string; discriminator?: string } = {}) => ({
+    tenantId: more.tenantId ?? 'acme',
+    causationId: causation,
+    reason,
+    ...(more.discriminator !== undefined ? { discriminator: more.discriminator } : {}),
+  });
 
   it('is pinned: a change of namespace or name format would break recognising re-sends', () => {
     // python3 -c "import uuid; print(uuid.uuid5(uuid.UUID('4cb50500-88e9-43b5-b553-e6d2be61df42'),
-    //   '7c9e6679-7425-40de-944b-e07fc1f90ae7|update'))"
+    //   'acme|7c9e6679-7425-40de-944b-e07fc1f90ae7|update'))"
     assert.equal(CUSTOMER_SYNC_UUID_NAMESPACE, '4cb50500-88e9-43b5-b553-e6d2be61df42');
-    assert.equal(
-      customerUpdatedEventId(causation, 'update'),
-      '3bf3c257-04fd-52f1-bb91-e04fe88d0013',
+    assert.equal(customerUpdatedEventId(cause('update')), 'd4591848-79a1-5241-b9c2-5c4ef75003e9');
+  });
+
+  it('gives two tenants that send the same eventId two ids (SPEC §4.7)', () => {
+    assert.notEqual(
+      customerUpdatedEventId(cause('update', { tenantId: 'tenant-a' })),
+      customerUpdatedEventId(cause('update', { tenantId: 'tenant-b' })),
     );
   });
 
   it('gives the same id for the same cause, however the causation id is spelled', () => {
     assert.equal(
-      customerUpdatedEventId(causation.toUpperCase(), 'update'),
-      customerUpdatedEventId(causation, 'update'),
+      customerUpdatedEventId({ ...cause('update'), causationId: causation.toUpperCase() }),
+      customerUpdatedEventId(cause('update')),
     );
   });
 
   it('gives different ids for different reasons and discriminators', () => {
     const ids = new Set([
-      customerUpdatedEventId(causation, 'update'),
-      customerUpdatedEventId(causation, 'enrichment'),
-      customerUpdatedEventId(causation, 'republish', 'acme:CUST-1'),
-      customerUpdatedEventId(causation, 'republish', 'acme:CUST-2'),
-      customerUpdatedEventId(causation, 'republish', ''),
-      customerUpdatedEventId(causation, 'republish'),
+      customerUpdatedEventId(cause('update')),
+      customerUpdatedEventId(cause('enrichment')),
+      customerUpdatedEventId(cause('republish', { discriminator: 'CUST-1' })),
+      customerUpdatedEventId(cause('republish', { discriminator: 'CUST-2' })),
+      customerUpdatedEventId(cause('republish', { discriminator: '' })),
+      customerUpdatedEventId(cause('republish')),
     ]);
     assert.equal(ids.size, 6);
   });
 
   it('is a version 5 UUID', () => {
-    assert.match(customerUpdatedEventId(causation, 'enrichment'), UUID_V5);
+    assert.match(customerUpdatedEventId(cause('enrichment')), UUID_V5);
+  });
+});
+
+describe('legacyUpdateEventId (ids announced before the tenant was part of them)', () => {
+  it('is the id release 0.1.0 announced for an update', () => {
+    // python3 -c "import uuid; print(uuid.uuid5(uuid.UUID('4cb50500-88e9-43b5-b553-e6d2be61df42'),
+    //   '7c9e6679-7425-40de-944b-e07fc1f90ae7|update'))"
+    assert.equal(
+      legacyUpdateEventId('7C9E6679-7425-40DE-944B-E07FC1F90AE7'),
+      '3bf3c257-04fd-52f1-bb91-e04fe88d0013',
+    );
   });
 });
 
@@ -93,7 +115,17 @@ function handWrittenUuidV5(namespace: string, name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-describe('customerUpdatedEventId on the uuid package (SPEC §4.6: re-sends keep their id)', () => {
+describe('uuidV5 on the uuid package (SPEC §4.6: re-sends keep their id)', () => {
+  const named = (causationId: string, reason: string, discriminator?: string) =>
+    uuidV5(
+      CUSTOMER_SYNC_UUID_NAMESPACE,
+      [
+        causationId.toLowerCase(),
+        reason,
+        ...(discriminator === undefined ? [] : [discriminator]),
+      ].join('|'),
+    );
+
   const causation = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 
   it('derives the ids an independent implementation derives, for every reason', () => {
@@ -109,7 +141,7 @@ describe('customerUpdatedEventId on the uuid package (SPEC §4.6: re-sends keep 
       ['republish', '\ud800', 'f062e6b1-179a-5e56-93fe-2aec7a51cfe6'],
     ];
     for (const [reason, discriminator, id] of expected) {
-      assert.equal(customerUpdatedEventId(causation, reason, discriminator), id, reason);
+      assert.equal(named(causation, reason, discriminator), id, reason);
     }
   });
 
@@ -123,7 +155,7 @@ describe('customerUpdatedEventId on the uuid package (SPEC §4.6: re-sends keep 
           const name = [causationId.toLowerCase(), reason];
           if (discriminator !== undefined) name.push(discriminator);
           assert.equal(
-            customerUpdatedEventId(causationId, reason, discriminator),
+            named(causationId, reason, discriminator),
             handWrittenUuidV5(CUSTOMER_SYNC_UUID_NAMESPACE, name.join('|')),
           );
         },

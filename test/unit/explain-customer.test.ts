@@ -18,6 +18,7 @@ import { type CustomerRecord, emptyCustomerRecord } from '../../src/domain/custo
 import type { StoredCustomer } from '../../src/domain/customer-snapshot.ts';
 import { fillMissingFields } from '../../src/domain/fill-missing-fields.ts';
 import { mergeFieldsLastWriterWins } from '../../src/domain/merge-last-writer-wins.ts';
+import type { MetadataTombstones } from '../../src/domain/metadata-registers.ts';
 import { stampOf } from '../../src/domain/stamp.ts';
 import { CustomerSyncError } from '../../src/errors.ts';
 
@@ -83,6 +84,7 @@ function auditStore(options: {
   stale?: ProcessedEventRecord[];
   jobs?: EnrichmentJobRecord[];
   redrives?: Map<string, RedriveRecord>;
+  tombstones?: MetadataTombstones;
 }): CustomerAuditStore {
   return {
     findCustomer: async (key) =>
@@ -96,6 +98,7 @@ function auditStore(options: {
           .map((record) => [record.eventId, record]),
       ),
     staleWrites: async () => options.stale ?? [],
+    metadataTombstones: async () => options.tombstones ?? {},
     enrichmentJobs: async () => options.jobs ?? [],
     redrives: async (positions) =>
       new Map(

@@ -101,8 +101,18 @@ describe('metadataProvenance: who set each metadata key (RFC 7396 registers)', (
         address: { city: 'x', zip: 'y' },
       },
     );
-    record = apply(record, 3, {}, { tier: 'silver', old: null, address: { zip: 'z' } });
-    const provenance = metadataProvenance(record.metadataRegisters, record.metadata);
+    // The deletion of `old` leaves a tombstone, which the store keeps apart from the record.
+    const deleting = mergeFieldsLastWriterWins(record, {
+      stamp: stampAt(3),
+      patch: {},
+      metadataPatch: { tier: 'silver', old: null, address: { zip: 'z' } },
+    });
+    record = deleting.record;
+    const provenance = metadataProvenance(
+      record.metadataRegisters,
+      record.metadata,
+      deleting.metadataTombstones,
+    );
     assert.equal(provenance.hasValue, true);
     assert.deepEqual(provenance.lastWrite, { kind: 'event', ...eventAt(3) });
     assert.equal(provenance.lastCleared, undefined);

@@ -6,11 +6,24 @@ import type {
 } from '../../src/application/apply-update-batch.ts';
 import {
   AnnouncedIndexNeeded,
+  announcementKey,
   skipAlreadyAnnounced,
 } from '../../src/application/skip-already-announced.ts';
 import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
+import { legacyUpdateEventId } from '../../src/domain/event-ids.ts';
 
-const event = (eventId: string) => ({ eventId }) as CustomerUpdated;
+const CAUSE = '2f1d6c1e-8a4b-4e1f-9c3d-7b6a5e4d3c2b';
+const event = (eventId: string, tenantId = 'tenant-a') =>
+  ({
+    eventId,
+    tenantId,
+    externalId: 'c-1',
+    causationId: CAUSE,
+    reason: 'update',
+  }) as CustomerUpdated;
+/** What the index holds for an announcement of customer c-1 of `tenantId`. */
+const onTopic = (eventId: string, tenantId = 'tenant-a') =>
+  announcementKey(`${tenantId}:c-1`, eventId);
 
 function recordingStore() {
   const outbox: string[] = [];
@@ -28,7 +41,7 @@ function index(ids?: string[]) {
   return {
     loaded: () => loaded,
     load: async () => {
-      loaded = new Set(['already-1']);
+      loaded = new Set([onTopic('already-1')]);
     },
   };
 }
@@ -36,12 +49,23 @@ function index(ids?: string[]) {
 describe('a replay announces each change once', () => {
   it('writes only the changes customer.updated does not carry yet', async () => {
     const { store, outbox } = recordingStore();
-    const filter = skipAlreadyAnnounced(store, index(['already-1']));
+    const filter = skipAlreadyAnnounced(store, index([onTopic('already-1')]));
     await filter.store.inTransaction((tx) =>
       tx.appendToOutbox([event('already-1'), event('new-1')]),
     );
     assert.deepEqual(outbox, ['new-1']);
     assert.equal(filter.written(), 1);
+    assert.equal(filter.suppressed(), 1);
+  });
+
+  it('recognises an update announced before the upgrade under its old id, for its customer only', async () => {
+    const { store, outbox } = recordingStore();
+    // Before the upgrade, both tenants' announcements of CAUSE would have had this one id.
+    const filter = skipAlreadyAnnounced(store, index([onTopic(legacyUpdateEventId(CAUSE))]));
+    await filter.store.inTransaction((tx) =>
+      tx.appendToOutbox([event('new-a', 'tenant-a'), event('new-b', 'tenant-b')]),
+    );
+    assert.deepEqual(outbox, ['new-b']);
     assert.equal(filter.suppressed(), 1);
   });
 

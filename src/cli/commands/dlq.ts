@@ -5,6 +5,7 @@ import {
   type RedriveReport,
   redriveDeadLetters,
 } from '../../application/redrive-dead-letters.ts';
+import type { Config } from '../../config/config.ts';
 import { ALL_ERROR_CODES, isErrorCode } from '../../contracts/error-codes.ts';
 import { checkTenantRules, type TenantConfiguration } from '../../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../../errors.ts';
@@ -26,7 +27,6 @@ import {
 } from '../../messaging/topic-range.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
-import type { DatabaseEndpoint } from '../../persistence/database-tls.ts';
 import { createRedriveLedger } from '../../persistence/redrive-ledger.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
 import { alignedTable } from '../aligned-table.ts';
@@ -210,7 +210,7 @@ async function listDeadLetters(args: string[]): Promise<number> {
       return undefined;
     });
     latest = latest.sort(byTime).slice(-limit);
-    await annotateRedriven(config.database, latest);
+    await annotateRedriven(config, latest);
 
     if (values.json) {
       for (const letter of latest) {
@@ -251,14 +251,12 @@ function listed(letter: DeadLetterRecord): ListedLetter {
 }
 
 /** With DATABASE_URL set, says which of them were redriven already. */
-async function annotateRedriven(
-  endpoint: DatabaseEndpoint,
-  letters: ListedLetter[],
-): Promise<void> {
-  if (endpoint.url === '' || letters.length === 0) return;
-  const database = connectDatabase(endpoint, {
+async function annotateRedriven(config: Config, letters: ListedLetter[]): Promise<void> {
+  if (config.database.url === '' || letters.length === 0) return;
+  const database = connectDatabase(config.database, {
     poolMax: 1,
     applicationName: 'customer-sync-dlq',
+    timeouts: config.database.timeouts,
   });
   try {
     const ledger = createRedriveLedger(database.db, { runId: '', targetTopic: '' });
@@ -453,6 +451,13 @@ async function redrive(args: string[]): Promise<number> {
   const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-dlq-redrive',
+    timeouts: {
+      ...config.database.timeouts,
+      // Its transaction waits for Kafka to acknowledge the sends (kafkajs retries for up to a
+      // few minutes). Ended past this, it rolls back; a rerun re-sends those letters, which
+      // the service sees as duplicates (the ledger's at-least-once).
+      idleInTransactionSessionTimeoutMs: 300_000,
+    },
   });
   const producer = createProducer(kafka);
   const interruption = stopOnInterrupt('dlq redrive');

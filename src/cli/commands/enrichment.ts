@@ -32,7 +32,10 @@ async function withStore<T>(
   work: (store: ReturnType<typeof createEnrichmentJobStore>) => Promise<T>,
 ): Promise<T> {
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database, { poolMax: 2 });
+  const database = connectDatabase(config.database, {
+    poolMax: 2,
+    timeouts: config.database.timeouts,
+  });
   try {
     return await work(createEnrichmentJobStore(database.db, database.sql));
   } finally {

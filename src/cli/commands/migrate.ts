@@ -1,4 +1,4 @@
-import { applyMigrations } from '../../persistence/migrate.ts';
+import { applyMigrations, migrationTimeoutsOf } from '../../persistence/migrate.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { parseCommandLine } from '../usage-error.ts';
 
@@ -10,7 +10,7 @@ several replicas at once (they take turns).`;
 export async function migrateCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['database']);
-  await applyMigrations(config.database);
+  await applyMigrations(config.database, migrationTimeoutsOf(config));
   process.stdout.write('migrations applied\n');
   return 0;
 }

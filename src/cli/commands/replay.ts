@@ -137,6 +137,12 @@ export async function replayCommand(args: string[]): Promise<number> {
     const database = connectDatabase(config.database, {
       poolMax: options.dryRun ? 1 : 2,
       applicationName: 'customer-sync-replay',
+      timeouts: {
+        ...config.database.timeouts,
+        // A dry run is one read-only transaction, idle while the next messages are fetched
+        // from Kafka; it takes no locks, so a generous limit costs the service nothing.
+        ...(options.dryRun ? { idleInTransactionSessionTimeoutMs: 300_000 } : {}),
+      },
     });
     let sender: RecordSender | undefined;
     try {

@@ -128,6 +128,7 @@ export async function republishCommand(args: string[]): Promise<number> {
   const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-republish',
+    timeouts: config.database.timeouts,
   });
   const interruption = stopOnInterrupt('republish');
   try {

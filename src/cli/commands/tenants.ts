@@ -54,7 +54,10 @@ async function setTenant(args: string[]): Promise<number> {
     throw new UsageError(
       'tenants set: --lending-api-url must be an https:// URL (LENDING_API_ALLOW_INSECURE_HTTP=true allows http://, for development only)',
     );
-  const database = connectDatabase(config.database, { poolMax: 1 });
+  const database = connectDatabase(config.database, {
+    poolMax: 1,
+    timeouts: config.database.timeouts,
+  });
   try {
     await createTenantRepository(database.db).save({
       tenantId,
@@ -77,7 +80,10 @@ async function setTenant(args: string[]): Promise<number> {
 async function listTenants(args: string[]): Promise<number> {
   const { values } = parseCommandLine(args, { json: { type: 'boolean' } });
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database, { poolMax: 1 });
+  const database = connectDatabase(config.database, {
+    poolMax: 1,
+    timeouts: config.database.timeouts,
+  });
   try {
     const tenants = await createTenantRepository(database.db).list();
     if (values.json) {
