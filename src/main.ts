@@ -5,21 +5,24 @@ import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
+import { createProbeKafka, probeKafka } from './messaging/kafka-availability.ts';
 import { createKafka } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
 import { Murmur2Partitioner } from './messaging/murmur2-partitioner.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { ensureTopics } from './messaging/topics.ts';
-import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import { createUpdateConsumer, type UpdateConsumer } from './messaging/update-consumer.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
-import { connectDatabase } from './persistence/database.ts';
+import { connectDatabase, type DatabaseConnection } from './persistence/database.ts';
+import { probeDatabase } from './persistence/database-availability.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
 import { pruneProcessedEvents } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
+import { createStartUpWaits, describeWaitingReport } from './start-up-waits.ts';
 
 export interface RunningService {
   httpPort: number;
@@ -68,30 +71,98 @@ async function startComponents(
     { version: SERVICE_VERSION, groupId: config.kafka.groupId },
     'starting customer-sync',
   );
+  const metrics = createMetrics();
+  // Listening before anything else: while start-up waits for Postgres or Kafka, /healthz says
+  // the process is alive (no restart would help) and /readyz says what it is waiting for.
+  let running: { consumer: UpdateConsumer; database: DatabaseConnection } | undefined;
+  const waits = createStartUpWaits({
+    config,
+    timeoutMs: config.startUpTimeoutMs,
+    signal: hooks.signal,
+    onWaiting: (report) =>
+      logger.warn(
+        {
+          dependency: report.dependency.name,
+          address: report.dependency.address,
+          variable: report.dependency.variable,
+          waitingSince: report.since.toISOString(),
+          attempts: report.attempts,
+          reason: report.reason,
+          nextAttemptInMs: report.nextAttemptInMs,
+          givesUpAt: report.givesUpAt?.toISOString() ?? 'never',
+        },
+        describeWaitingReport(report),
+      ),
+    onAvailable: (dependency, waitedMs) =>
+      logger.info(
+        { dependency: dependency.name, address: dependency.address, waitedMs },
+        `${dependency.name} is reachable; start-up goes on`,
+      ),
+  });
+  const http = await step(
+    startHealthServer({
+      port: config.http.port,
+      registry: metrics.registry,
+      logger,
+      notReadyReason: () =>
+        running === undefined ? (waits.waitingFor() ?? 'starting up') : undefined,
+      readiness: [
+        { name: 'consumerGroup', check: async () => running?.consumer.isGroupMember() ?? false },
+        {
+          name: 'database',
+          check: async () =>
+            running !== undefined && (await running.database.sql`select 1 as ok`).length === 1,
+        },
+      ],
+    }),
+  );
+  started(() => http.close());
+
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
-  // applies them in one transaction, and the advisory lock is the session's.
-  if (config.database.migrateOnStart) await step(applyMigrations(config.database.url));
+  // applies them in one transaction, and the advisory lock is the session's. Not timed: it may
+  // wait for another replica's migration.
+  if (config.database.migrateOnStart)
+    await step(waits.database(() => applyMigrations(config.database.url), { timed: false }));
+  const schema = await step(
+    waits.database(() => probeDatabase(config.database.url, { checkSchema: true })),
+  );
+  if (schema.schemaNewerThanCode)
+    logger.warn(
+      'the database has migrations newer than this version (a newer version migrated it); going on',
+    );
 
   const database = connectDatabase(config.database.url, {
     poolMax: config.database.poolMax,
     idleInTransactionSessionTimeoutMs: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
   });
   started(() => database.close());
-  const metrics = createMetrics();
   const formats = await step(createMessageFormats(config, metrics, logger));
   const kafka = createKafka(config, logger);
+  // Every Kafka step first reaches a broker without kafkajs' retries, so an unreachable broker
+  // is reported within a second, not after kafkajs' silent ~40 s.
+  const probeKafkaClient = createProbeKafka(config, logger);
+  const reachKafka = () => probeKafka(probeKafkaClient);
+  await step(waits.kafka(reachKafka));
 
   // A Kafka client is stopped only once it has connected: disconnecting one whose connect is
   // still pending waits for its requests (up to kafkajs' 30 s request timeout), and it has
   // nothing to flush.
   if (config.kafka.createTopics) {
-    const admin = kafka.admin();
-    await step(admin.connect());
-    try {
-      await step(ensureTopics(admin, config));
-    } finally {
-      await admin.disconnect();
-    }
+    await step(
+      waits.kafka(
+        async () => {
+          await reachKafka();
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            await ensureTopics(admin, config);
+          } finally {
+            await admin.disconnect();
+          }
+        },
+        { timed: false },
+      ),
+    );
   }
 
   const producer = kafka.producer({
@@ -100,7 +171,15 @@ async function startComponents(
     // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
     createPartitioner: Murmur2Partitioner,
   });
-  await step(producer.connect());
+  await step(
+    waits.kafka(
+      async () => {
+        await reachKafka();
+        await producer.connect();
+      },
+      { timed: false },
+    ),
+  );
   started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
@@ -117,7 +196,7 @@ async function startComponents(
     logger,
   });
   started(() => outboxStore.close());
-  const unlisten = await step(outboxStore.listen(() => relay.wake()));
+  const unlisten = await step(waits.database(() => outboxStore.listen(() => relay.wake())));
   started(() => unlisten());
 
   const batchStore = createUpdateBatchStore(database.db);
@@ -168,22 +247,9 @@ async function startComponents(
         })
       : undefined;
   const unlistenEnrichment = enrichment
-    ? await step(enrichmentQueue.listen(() => enrichment.wake()))
+    ? await step(waits.database(() => enrichmentQueue.listen(() => enrichment.wake())))
     : async () => {};
   started(() => unlistenEnrichment());
-
-  const http = await step(
-    startHealthServer({
-      port: config.http.port,
-      registry: metrics.registry,
-      logger,
-      readiness: [
-        { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
-        { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
-      ],
-    }),
-  );
-  started(() => http.close());
 
   const backlogSampler = setInterval(() => {
     outboxStore
@@ -218,7 +284,16 @@ async function startComponents(
   // Before start(), which resolves only once the group is joined: a stop requested while it
   // joins leaves the group too.
   started(() => consumer.stop());
-  await step(consumer.start());
+  await step(
+    waits.kafka(
+      async () => {
+        await reachKafka();
+        await consumer.start();
+      },
+      { timed: false },
+    ),
+  );
+  running = { consumer, database };
   logger.info({ httpPort: http.port }, 'customer-sync is running');
 
   return {

@@ -1,5 +1,6 @@
+import { reportFailure } from './report-failure.ts';
 import { silenceKafkajsTimeoutWarning } from './silence-kafkajs-timeout-warning.ts';
-import { ConfigurationError, UsageError } from './usage-error.ts';
+import { UsageError } from './usage-error.ts';
 
 silenceKafkajsTimeoutWarning();
 
@@ -117,19 +118,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`customer-sync: ${error.message}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof ConfigurationError) {
-      for (const problem of error.problems)
-        process.stderr.write(`customer-sync: configuration: ${problem}\n`);
-      process.exitCode = 78;
-    } else {
-      const { name: kind, code } = error as { name?: string; code?: string };
-      process.stderr.write(
-        `customer-sync: failed: ${kind ?? 'error'}${code ? ` (${code})` : ''}: ${(error as Error).message}\n`,
-      );
-      process.exitCode = 1;
-    }
+    process.exitCode = reportFailure(error);
   },
 );

@@ -121,6 +121,9 @@ const environmentSchema = z
       })
       .default('info'),
     SHUTDOWN_TIMEOUT_MS: integerText(1_000, 600_000).default(30_000),
+    // How long start-up waits for an unreachable Postgres or Kafka: longer than a restart or a
+    // failover takes, so that a replica started meanwhile need not crash-loop. 0: for ever.
+    STARTUP_TIMEOUT_MS: integerText(0, 86_400_000).default(300_000),
     MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
     CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
     // 256 KiB is ~800 typical events, more than a chunk: fetching 1 MiB per partition held
@@ -261,6 +264,8 @@ export interface Config {
   http: { port: number };
   logLevel: Environment['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** how long start-up waits for an unreachable Postgres or Kafka; 0 waits for ever */
+  startUpTimeoutMs: number;
   maxMessageBytes: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
   outbox: { batchSize: number; pollIntervalMs: number };
@@ -338,6 +343,7 @@ function toConfig(env: Environment): Config {
     http: { port: env.HTTP_PORT },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    startUpTimeoutMs: env.STARTUP_TIMEOUT_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
     outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },

@@ -25,6 +25,11 @@ export async function startHealthServer(options: {
   port: number;
   registry: Registry;
   readiness: ReadinessCheck[];
+  /**
+   * While it returns a reason (start-up under way, waiting for Postgres or Kafka), /readyz
+   * answers 503 with it and runs no check: the components they check do not exist yet.
+   */
+  notReadyReason?: () => string | undefined;
   logger: Logger;
 }): Promise<HealthServer> {
   // A check that has not answered yet is not started again: while the database is down its
@@ -51,6 +56,10 @@ export async function startHealthServer(options: {
         response.writeHead(405, { allow: 'GET, HEAD' }).end();
       } else if (path === '/healthz') {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      } else if (path === '/readyz' && options.notReadyReason?.() !== undefined) {
+        response
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'not ready', reason: options.notReadyReason() }));
       } else if (path === '/readyz') {
         const results = await Promise.all(
           options.readiness.map(async (check) => [check.name, await answerOf(check)] as const),

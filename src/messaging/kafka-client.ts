@@ -38,6 +38,8 @@ export function createKafka(
   config: Pick<Config, 'kafka'>,
   logger: Logger,
   clientIdSuffix = '',
+  /** kafkajs' own retries of connects and metadata requests (start-up probes use none) */
+  retry: KafkaConfig['retry'] = { initialRetryTime: 300, retries: 8 },
 ): Kafka {
   const options: KafkaConfig = {
     clientId: `${config.kafka.clientId}${clientIdSuffix}`,
@@ -45,7 +47,7 @@ export function createKafka(
     ssl: config.kafka.ssl,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
-    retry: { initialRetryTime: 300, retries: 8 },
+    retry,
   };
   if (config.kafka.sasl) options.sasl = config.kafka.sasl as SASLOptions;
   return new Kafka(options);

@@ -3,6 +3,7 @@ import { describeFailure } from '../../errors.ts';
 import { startService } from '../../main.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
+import { reportFailure } from '../report-failure.ts';
 import { parseCommandLine } from '../usage-error.ts';
 
 export const runHelp = `customer-sync run
@@ -91,11 +92,11 @@ export async function runCommand(args: string[]): Promise<number> {
       process.exit(1);
     },
   }).catch((error: unknown) => {
-    if (!stopRequested.signal.aborted) throw error;
-    // Cut short by the signal; what had started has stopped. Exiting rather than returning:
-    // kafkajs keeps retrying a connect that was given up (disconnecting does not stop its
-    // retries), and its timers would hold the process open for a minute more.
-    process.exit(0);
+    // Cut short by the signal, what had started has stopped: exit 0. A failed start-up (a
+    // dependency unreachable past STARTUP_TIMEOUT_MS, or misconfigured) is one line on stderr.
+    // Exiting rather than returning: kafkajs keeps retrying a connect that was given up
+    // (disconnecting does not stop its retries), and its timers would hold the process open.
+    process.exit(stopRequested.signal.aborted ? 0 : reportFailure(error));
   });
   running = true;
 
