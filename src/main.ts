@@ -117,6 +117,7 @@ async function startComponents(
     }),
   );
   started(() => http.close());
+  logger.info({ httpPort: http.port }, 'health endpoints listening');
 
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
   // applies them in one transaction, and the advisory lock is the session's. Not timed: it may
