@@ -42,6 +42,7 @@ import {
   parseRangeBound,
   parseTenantId,
 } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 export const replayHelp = `customer-sync replay --from <offset | time | earliest> [options]
@@ -105,6 +106,7 @@ function parseReplayArguments(args: string[]): ReplayArguments {
 export async function replayCommand(args: string[]): Promise<number> {
   const options = parseReplayArguments(args);
   const config = loadCommandConfig(['kafka', 'database']);
+  await reachDependencies(config, ['database', 'kafka']);
   const logger = createCommandLogger(config, 'replay');
   const kafka = createKafka(config, logger, '-replay');
   const runId = randomUUID();

@@ -1,7 +1,8 @@
 import { connectDatabase } from '../../persistence/database.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
-import { parseCommandLine, UsageError } from '../usage-error.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
+import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const tenantsHelp = `customer-sync tenants set <tenantId> --task-types a,b[,…] [--lending-api-url URL]
 customer-sync tenants list
@@ -16,9 +17,7 @@ export async function tenantsCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === 'set') return setTenant(rest);
   if (action === 'list') return listTenants(rest);
-  throw new UsageError(
-    `tenants: expected 'set' or 'list', got ${action === undefined ? 'nothing' : `'${action}'`}`,
-  );
+  throw unknownAction('tenants', ['set', 'list'], action);
 }
 
 async function setTenant(args: string[]): Promise<number> {
@@ -46,6 +45,7 @@ async function setTenant(args: string[]): Promise<number> {
     throw new UsageError('tenants set: --lending-api-url must be a URL');
 
   const config = loadCommandConfig(['database']);
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database.url, { poolMax: 1 });
   try {
     await createTenantRepository(database.db).save({
@@ -63,6 +63,7 @@ async function setTenant(args: string[]): Promise<number> {
 async function listTenants(args: string[]): Promise<number> {
   const { values } = parseCommandLine(args, { json: { type: 'boolean' } });
   const config = loadCommandConfig(['database']);
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database.url, { poolMax: 1 });
   try {
     const tenants = await createTenantRepository(database.db).list();
