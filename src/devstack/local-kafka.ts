@@ -8,7 +8,7 @@ import { findFreePorts } from './free-port.ts';
 import { findJava } from './java-runtime.ts';
 import { describeKafkaCluster } from './kafka-cluster-probe.ts';
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, type KafkaJars } from './kafka-jars.ts';
-import { spawnOwnedProcess } from './owned-process.ts';
+import { describeExit, spawnOwnedProcess } from './owned-process.ts';
 import { waitUntilReady } from './readiness.ts';
 import { runCommand } from './run-command.ts';
 import type { RunningKafka } from './services.ts';
@@ -153,6 +153,7 @@ async function startBroker(
     brokers,
     version: jars.version,
     logFile,
+    exited: broker.exited.then(describeExit),
     stop() {
       stopping ??= (async () => {
         await broker.stop('SIGTERM', STOP_GRACE_MS);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readServerVersion } from './databases.ts';
 import { DevstackError } from './devstack-error.ts';
 import { findFreePort } from './free-port.ts';
-import { type OwnedProcess, spawnOwnedProcess } from './owned-process.ts';
+import { describeExit, type OwnedProcess, spawnOwnedProcess } from './owned-process.ts';
 import { findPostgresBinDir } from './postgres-binaries.ts';
 import { waitUntilReady } from './readiness.ts';
 import { runCommand } from './run-command.ts';
@@ -125,7 +125,13 @@ export async function startLocalPostgres(
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     log(`PostgreSQL ${version} ready on 127.0.0.1:${port} in ${seconds} s (log: ${logFile})`);
-    return { url, version, logFile, stop: stopOnce(server, dir) };
+    return {
+      url,
+      version,
+      logFile,
+      stop: stopOnce(server, dir),
+      exited: server.exited.then(describeExit),
+    };
   }
 }
 

@@ -33,6 +33,8 @@ export type Infrastructure = {
   };
   /** Stops whatever was started; services named by the environment are left alone. */
   stop(): Promise<void>;
+  /** Settles when a Kafka or Postgres process we started ends, whoever ended it, saying which. */
+  ended: Promise<string> | undefined;
 };
 
 export type InfrastructureOptions = {
@@ -110,6 +112,10 @@ export async function startInfrastructure(
         postgres: started.postgres.how,
         schemaRegistry: started.registry?.how,
       },
+      ended: firstEnded([
+        ['Kafka', started.kafka.service.exited],
+        ['PostgreSQL', started.postgres.service.exited],
+      ]),
       async stop() {
         // The registry first: Confluent's keeps its schemas in the Kafka container.
         const registryStopped = await Promise.allSettled([started.registry?.service.stop()]);
@@ -212,6 +218,13 @@ async function provideSchemaRegistry(
   }
   const service = await startLocalSchemaRegistry({ log, workDir: options.workDir });
   return { service, how: 'local-process' };
+}
+
+function firstEnded(processes: Array<[string, Promise<string> | undefined]>) {
+  const watched = processes.flatMap(([name, exited]) =>
+    exited === undefined ? [] : [exited.then((how) => `${name} ${how}`)],
+  );
+  return watched.length === 0 ? undefined : Promise.race(watched);
 }
 
 function redactPassword(url: string): string {
