@@ -76,16 +76,20 @@ describe('the command line, given bad input', () => {
       KAFKA_BROKERS: '127.0.0.1:1',
     });
     assert.equal(broker.code, 69);
-    assert.deepEqual(broker.stderr, [
-      'customer-sync: Kafka at 127.0.0.1:1 (KAFKA_BROKERS) was not reachable within 5 s: connection refused (ECONNREFUSED)',
-    ]);
+    assert.equal(broker.stderr.length, 1);
+    assert.match(
+      broker.stderr[0] ?? '',
+      /^customer-sync: Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\) was not reachable within [45](\.\d)? s: connection refused \(ECONNREFUSED\)$/,
+    );
     const database = customerSync(['tenants', 'list'], {
       DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/app',
     });
     assert.equal(database.code, 69);
-    assert.deepEqual(database.stderr, [
-      'customer-sync: PostgreSQL at 127.0.0.1:1 (DATABASE_URL) was not reachable within 5 s: connection refused (ECONNREFUSED)',
-    ]);
+    assert.equal(database.stderr.length, 1);
+    assert.match(
+      database.stderr[0] ?? '',
+      /^customer-sync: PostgreSQL at 127\.0\.0\.1:1 \(DATABASE_URL\) was not reachable within [45](\.\d)? s: connection refused \(ECONNREFUSED\)$/,
+    );
   });
 
   it('with --wait, says what it waits for as it waits, up to STARTUP_TIMEOUT_MS', () => {
