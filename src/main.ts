@@ -144,26 +144,31 @@ async function startComponents(
   const probeKafkaClient = createProbeKafka(config, logger);
   const reachKafka = () => probeKafka(probeKafkaClient);
   await step(waits.kafka(reachKafka));
+  /** Kafka work that may rightly take long, done once a broker answers, waited for like it. */
+  const onKafka = <T>(work: () => Promise<T>) =>
+    step(
+      waits.kafka(
+        async () => {
+          await reachKafka();
+          return work();
+        },
+        { timed: false },
+      ),
+    );
 
   // A Kafka client is stopped only once it has connected: disconnecting one whose connect is
   // still pending waits for its requests (up to kafkajs' 30 s request timeout), and it has
   // nothing to flush.
   if (config.kafka.createTopics) {
-    await step(
-      waits.kafka(
-        async () => {
-          await reachKafka();
-          const admin = kafka.admin();
-          await admin.connect();
-          try {
-            await ensureTopics(admin, config);
-          } finally {
-            await admin.disconnect();
-          }
-        },
-        { timed: false },
-      ),
-    );
+    await onKafka(async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, config);
+      } finally {
+        await admin.disconnect();
+      }
+    });
   }
 
   const producer = kafka.producer({
@@ -172,15 +177,7 @@ async function startComponents(
     // kafkajs' DefaultPartitioner, without its 3.6 KiB of allocation per message (bench/).
     createPartitioner: Murmur2Partitioner,
   });
-  await step(
-    waits.kafka(
-      async () => {
-        await reachKafka();
-        await producer.connect();
-      },
-      { timed: false },
-    ),
-  );
+  await onKafka(() => producer.connect());
   started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
@@ -285,15 +282,7 @@ async function startComponents(
   // Before start(), which resolves only once the group is joined: a stop requested while it
   // joins leaves the group too.
   started(() => consumer.stop());
-  await step(
-    waits.kafka(
-      async () => {
-        await reachKafka();
-        await consumer.start();
-      },
-      { timed: false },
-    ),
-  );
+  await onKafka(() => consumer.start());
   running = { consumer, database };
   logger.info({ httpPort: http.port }, 'customer-sync is running');
 
