@@ -1,4 +1,4 @@
-import { chown, mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readServerVersion } from './databases.ts';
@@ -21,9 +21,14 @@ export type LocalPostgresOptions = {
   /** OS user that runs the server when we are root, which PostgreSQL refuses; default 'postgres'. */
   osUser?: string;
   readyTimeoutMs?: number;
+  /**
+   * The superuser's password, with scram-sha-256 authentication instead of trust: for tests of
+   * what a refused password looks like.
+   */
+  password?: string;
 };
 
-/** A throwaway PostgreSQL cluster: trust auth, superuser `postgres`, durability switched off. */
+/** A throwaway PostgreSQL cluster: trust auth (or a password), superuser `postgres`, durability off. */
 export type LocalPostgres = RunningPostgres & { logFile: string };
 
 /** An OS account other than ours that owns the cluster's files and runs the server. */
@@ -69,7 +74,23 @@ export async function startLocalPostgres(
   }
 
   const started = performance.now();
-  const initdbArgs = ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'];
+  const authentication = ['-A', 'trust'];
+  if (options.password !== undefined) {
+    const passwordFile = join(dir, 'password');
+    await writeFile(passwordFile, `${options.password}\n`, { mode: 0o600 });
+    if (account !== undefined) await chown(passwordFile, account.uid, account.gid);
+    authentication.splice(0, 2, '-A', 'scram-sha-256', `--pwfile=${passwordFile}`);
+  }
+  const initdbArgs = [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    ...authentication,
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ];
   await runCommand(join(binDir, 'initdb'), [...initdbArgs, '--no-sync', '--no-instructions'], {
     asUser: account?.name,
     cwd: dir,
@@ -102,7 +123,11 @@ export async function startLocalPostgres(
       ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])],
       { cwd: dir, logFile, asUser: account?.name },
     );
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const credentials =
+      options.password === undefined
+        ? 'postgres'
+        : `postgres:${encodeURIComponent(options.password)}`;
+    const url = `postgres://${credentials}@127.0.0.1:${port}/postgres`;
     let version: string;
     try {
       version = await waitUntilReady({

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { startLocalPostgres } from '../../src/devstack/local-postgres.ts';
+import { registerCleanup } from '../support/cleanup.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { startTcpProxy, urlTarget } from '../support/tcp-proxy.ts';
@@ -12,7 +14,7 @@ import { testInfrastructure } from '../support/test-environment.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-/** Never sent: the shared Postgres trusts local connections. It must not show up anywhere. */
+/** A password that must never show up in a log line or on stderr. */
 const PASSWORD = 'hunter2-start-up';
 /** After the dependency comes back: the service retries at most every 5 s. */
 const RECOVERY_MS = 20_000;
@@ -181,9 +183,23 @@ describe('start-up with a configuration that can never work', () => {
     assert.equal(waitingLines(service, 'PostgreSQL').length, 0, 'it did not wait');
   });
 
-  it('exits at once, exit 78, with one line when the server refuses the credentials', async () => {
+  it('exits at once, exit 78, with one line when the password is wrong', async () => {
     const fixture = await startPipelineFixture({ partitions: 1 });
-    // The shared server trusts local connections, so an unknown role is what it refuses.
+    // A server of the test's own that asks for a password (the shared one trusts local users).
+    const server = await startLocalPostgres({ password: 'the-right-one' });
+    registerCleanup(() => server.stop());
+    const wrong = new URL(server.url);
+    wrong.password = PASSWORD;
+    const service = fixture.newService({ DATABASE_URL: wrong.toString() }).launch();
+    assert.deepEqual(await exitOf(service), { code: 78, signal: null });
+    assert.deepEqual(stderrLines(service), [
+      `customer-sync: PostgreSQL at ${wrong.host} (DATABASE_URL): the server refused the credentials (28P01); check the user name and password in DATABASE_URL`,
+    ]);
+    assert.equal(JSON.stringify(service.logs).includes(PASSWORD), false);
+  });
+
+  it('exits at once, exit 78, with one line when the server does not know the user', async () => {
+    const fixture = await startPipelineFixture({ partitions: 1 });
     const stranger = new URL(fixture.databaseUrl);
     stranger.username = 'no_such_role';
     stranger.password = PASSWORD;
