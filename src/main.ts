@@ -22,7 +22,7 @@ import { createOutboxStore } from './persistence/outbox-store.ts';
 import { pruneProcessedEvents } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
-import { createStartUpWaits, describeWaitingReport } from './start-up-waits.ts';
+import { createStartUpWaits, logStartUpWaits } from './start-up-waits.ts';
 
 export interface RunningService {
   httpPort: number;
@@ -79,25 +79,7 @@ async function startComponents(
     config,
     timeoutMs: config.startUpTimeoutMs,
     signal: hooks.signal,
-    onWaiting: (report) =>
-      logger.warn(
-        {
-          dependency: report.dependency.name,
-          address: report.dependency.address,
-          variable: report.dependency.variable,
-          waitingSince: report.since.toISOString(),
-          attempts: report.attempts,
-          reason: report.reason,
-          nextAttemptInMs: report.nextAttemptInMs,
-          givesUpAt: report.givesUpAt?.toISOString() ?? 'never',
-        },
-        describeWaitingReport(report),
-      ),
-    onAvailable: (dependency, waitedMs) =>
-      logger.info(
-        { dependency: dependency.name, address: dependency.address, waitedMs },
-        `${dependency.name} is reachable; start-up goes on`,
-      ),
+    ...logStartUpWaits(logger),
   });
   const http = await step(
     startHealthServer({

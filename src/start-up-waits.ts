@@ -7,6 +7,7 @@ import {
 } from './application/wait-for-dependency.ts';
 import type { Config } from './config/config.ts';
 import { classifyKafkaFailure, kafkaDependency } from './messaging/kafka-availability.ts';
+import type { Logger } from './observability/logger.ts';
 import {
   classifyDatabaseFailure,
   databaseDependency,
@@ -97,4 +98,31 @@ export function describeWaitingReport(report: WaitingReport): string {
     ? `gives up at ${report.givesUpAt.toISOString()}`
     : 'waits for ever (STARTUP_TIMEOUT_MS=0)';
   return `${describeWait(report)}; ${report.attempts} attempt(s) since the last report, ${next}, ${end}`;
+}
+
+/** The service's account of its waits: one JSON line per report, and one when it is over. */
+export function logStartUpWaits(
+  logger: Logger,
+): Pick<StartUpWaitOptions, 'onWaiting' | 'onAvailable'> {
+  return {
+    onWaiting: (report) =>
+      logger.warn(
+        {
+          dependency: report.dependency.name,
+          address: report.dependency.address,
+          variable: report.dependency.variable,
+          waitingSince: report.since.toISOString(),
+          attempts: report.attempts,
+          reason: report.reason,
+          nextAttemptInMs: report.nextAttemptInMs,
+          givesUpAt: report.givesUpAt?.toISOString() ?? 'never',
+        },
+        describeWaitingReport(report),
+      ),
+    onAvailable: (dependency, waitedMs) =>
+      logger.info(
+        { dependency: dependency.name, address: dependency.address, waitedMs },
+        `${dependency.name} is reachable; start-up goes on`,
+      ),
+  };
 }
