@@ -127,7 +127,7 @@ const environmentSchema = z
     MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
     CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
     // 256 KiB is ~800 typical events, more than a chunk: fetching 1 MiB per partition held
-    // 30-40 MiB more of fetched messages for no throughput (SPEC §9, README Performance).
+    // 30-40 MiB more of fetched messages for no throughput (SPEC §9, docs/performance.md).
     // A record batch larger than this still arrives, but alone in its fetch (Kafka's rule):
     // raise it when producers write larger batches than Kafka's default 16 KiB batch.size.
     CONSUMER_MAX_BYTES_PER_PARTITION: integerText(1_024, 104_857_600).default(262_144),
