@@ -5,7 +5,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 const SAMPLE_INTERVAL_MS = 250;
 
 /** Who used the machine's CPU during a phase. */
-export type CpuUser = 'service' | 'bench' | 'postgres' | 'kafka' | 'other';
+export type CpuUser = 'service' | 'bench' | 'postgres' | 'kafka' | 'peer' | 'other';
 export type CpuSeconds = Record<CpuUser, number>;
 
 /** CPU time (user + system, all threads) of one process so far, from /proc/<pid>/stat. */
@@ -23,7 +23,7 @@ export function processCpuSeconds(pid: number): number | undefined {
 /**
  * Where the whole machine's CPU goes while a phase runs: the service, this process (the
  * ceiling's write path, or the benchmark's own polling), Postgres (every backend, the
- * checkpointer, ...), the Kafka broker, and everything else. On a machine whose cores are all
+ * checkpointer, ...), the Kafka broker, the peer (a Kafka Connect worker), and everything else. On a machine whose cores are all
  * busy, this is what limits throughput: the sum per event says how many events per second the
  * cores can carry at most. Linux only (/proc); elsewhere every figure stays 0.
  *
@@ -32,12 +32,20 @@ export function processCpuSeconds(pid: number): number | undefined {
  */
 export class MachineCpu {
   private readonly seen = new Map<number, { user: CpuUser; seconds: number }>();
-  private readonly totals: CpuSeconds = { service: 0, bench: 0, postgres: 0, kafka: 0, other: 0 };
+  private readonly totals: CpuSeconds = {
+    service: 0,
+    bench: 0,
+    postgres: 0,
+    kafka: 0,
+    peer: 0,
+    other: 0,
+  };
   private timer: NodeJS.Timeout | undefined;
-  private readonly servicePid: () => number | undefined;
+  private readonly servicePids: () => ReadonlyArray<number | undefined>;
 
-  constructor(servicePid: () => number | undefined = () => undefined) {
-    this.servicePid = servicePid;
+  /** `servicePids`: the service processes (one, or the replicas of the relay phase) */
+  constructor(servicePids: () => ReadonlyArray<number | undefined> = () => []) {
+    this.servicePids = servicePids;
   }
 
   start(): this {
@@ -73,11 +81,12 @@ export class MachineCpu {
 
   private classify(pid: number): CpuUser {
     if (pid === process.pid) return 'bench';
-    if (pid === this.servicePid()) return 'service';
+    if (this.servicePids().includes(pid)) return 'service';
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       if (comm === 'postgres') return 'postgres';
       const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (commandLine.includes('ConnectStandalone')) return 'peer';
       if (commandLine.includes('kafka.Kafka')) return 'kafka';
     } catch {
       // gone already

@@ -5,16 +5,20 @@ import { type Admin, Kafka, logLevel, Partitioners } from 'kafkajs';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config/config.ts';
 import { createDatabase, databaseUrl, dropDatabase } from '../src/devstack/databases.ts';
+import { createTopicsAndAwaitLeaders } from '../src/messaging/topics.ts';
 import { DEFAULT_CHUNK_SIZE } from '../src/messaging/update-consumer.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
 import { applyMigrations } from '../src/persistence/migrate.ts';
 import { createTenantRepository } from '../src/persistence/tenant-repository.ts';
 import { measureDatabaseCeiling } from './database-ceiling.ts';
+import { measureDebeziumJdbcSink, type PeerResult } from './debezium-jdbc-sink.ts';
 import { MachineCpu } from './machine-cpu.ts';
 import { measureNaiveConsumer } from './naive-consumer.ts';
 import { measurePacedLatency } from './paced-latency.ts';
+import { measureRelayThroughput, type RelayRun } from './relay-throughput.ts';
 import { type BenchResults, TARGETS, targetsMet } from './results.ts';
 import { imageNodeOptions, ServiceChild } from './service-child.ts';
+import { waitForTopicCount } from './topic-count.ts';
 import {
   generateWorkload,
   TASK_TYPES,
@@ -44,6 +48,14 @@ export interface BenchmarkOptions {
   serviceEnv: Record<string, string>;
   /** write V8 CPU profiles of the service child here */
   cpuProfileDir?: string;
+  /**
+   * run the peer (Kafka Connect's Debezium JDBC sink) on the same events; `peerTasks` is its
+   * tasks.max
+   */
+  peers: boolean;
+  peerTasks: number;
+  /** the relay-only phase with 1 replica and with this many (0: skip it) */
+  relayReplicas: number;
   /** keep the bench databases and topics for inspection */
   keep: boolean;
   command: string;
@@ -82,6 +94,11 @@ export async function runBenchmark(
   await admin.connect();
   const databases: string[] = [];
   const topics: string[] = [];
+  const newEmptyDatabase = async (phase: string) => {
+    const name = `${run}_${phase}`;
+    databases.push(name);
+    return createDatabase(infrastructure.databaseUrl, name);
+  };
   const newDatabase = async (phase: string) => {
     const name = `${run}_${phase}`;
     databases.push(name);
@@ -90,10 +107,9 @@ export async function runBenchmark(
   const newTopic = async (name: string) => {
     const topic = `${run}.${name}`;
     topics.push(topic);
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: options.partitions, replicationFactor: 1 }],
-    });
+    await createTopicsAndAwaitLeaders(admin, [
+      { topic, numPartitions: options.partitions, replicationFactor: 1 },
+    ]);
     return topic;
   };
 
@@ -158,7 +174,7 @@ export async function runBenchmark(
       options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {},
     );
     await service.start();
-    const serviceMachineCpu = new MachineCpu(() => service.pid).start();
+    const serviceMachineCpu = new MachineCpu(() => [service.pid]).start();
     const announcedAt = await waitForTopicCount(admin, updatedTopic, ceiling.announced, 600_000);
     const serviceSeconds = (announcedAt - service.joinedAt) / 1000;
     const serviceMachine = serviceMachineCpu.stop();
@@ -184,6 +200,49 @@ export async function runBenchmark(
       prepared: options.naivePrepared,
     });
     log(`  ${Math.round(naive.eventsPerSecond)} events/s over ${naive.events} events`);
+
+    const relay: RelayRun[] = [];
+    if (options.relayReplicas > 0) {
+      for (const replicas of [...new Set([1, options.relayReplicas])]) {
+        log(`relay only: ${replicas} replica(s), ${replicas} shard(s), the ceiling's outbox`);
+        const topics = {
+          requested: await newTopic(`relay${replicas}.customer.update.requested`),
+          updated: await newTopic(`relay${replicas}.customer.updated`),
+          deadLetter: await newTopic(`relay${replicas}.dlq`),
+        };
+        const databaseUrl = await newDatabase(`relay${replicas}`);
+        const relayRun = await measureRelayThroughput({
+          admin,
+          backlogDatabaseUrl: ceilingDatabase,
+          databaseUrl,
+          replicas,
+          environment: (groupId) =>
+            serviceEnvironment(infrastructure, databaseUrl, options, {
+              groupId: `${groupId}-${run}`,
+              ...topics,
+            }),
+          updatedTopic: topics.updated,
+          log,
+        });
+        relay.push(relayRun);
+        log(`  ${Math.round(relayRun.eventsPerSecond)} events/s`);
+      }
+    }
+
+    let peer: PeerResult | undefined;
+    if (options.peers) {
+      log('peer: Kafka Connect standalone with the Debezium JDBC sink, same events');
+      peer = await measureDebeziumJdbcSink({
+        kafka,
+        brokers: infrastructure.kafkaBrokers,
+        topic: await newTopic('peer.customer.rows'),
+        databaseUrl: await newEmptyDatabase('peer'),
+        messages,
+        tasks: options.peerTasks,
+        log: (line) => log(`  ${line}`),
+      });
+      log(`  ${Math.round(peer.eventsPerSecond)} events/s, ${peer.customers} rows`);
+    }
 
     log(`latency at ${options.rate} events/s for ${options.latencySeconds} s`);
     const latencyRequests = await newTopic('latency.customer.update.requested');
@@ -215,11 +274,14 @@ export async function runBenchmark(
       );
     }
     await pacedService.stop();
-    log(`  p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`);
+    log(
+      `  p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms; p50 applied at ${latency.stages.applied.p50.toFixed(0)} ms, published at ${latency.stages.published.p50.toFixed(0)} ms`,
+    );
 
     const ratio = {
       vsNaive: throughputService / naive.eventsPerSecond,
       vsCeiling: throughputService / ceiling.eventsPerSecond,
+      ...(peer ? { vsPeer: throughputService / peer.eventsPerSecond } : {}),
     };
     const rssPeakMiB = Math.max(service.peakRssMiB, pacedService.peakRssMiB);
     const latencyResult = {
@@ -233,6 +295,38 @@ export async function runBenchmark(
       achievedRate: latency.achievedRate,
       warmupSeconds: latency.warmupSeconds,
       timeline: latency.timeline,
+      stages: latency.stages,
+    };
+    const phases: BenchResults['phases'] = {
+      ceiling: {
+        events: ceiling.events,
+        seconds: ceiling.seconds,
+        announced: ceiling.announced,
+        cpuSeconds: ceiling.cpuSeconds,
+        machineCpu: ceiling.machineCpu,
+      },
+      naive: { events: naive.events, seconds: naive.seconds },
+      service: {
+        events: messages.length,
+        seconds: serviceSeconds,
+        announced: ceiling.announced,
+        rssPeakMiB: service.peakRssMiB,
+        cpuSeconds: serviceMachine.service,
+        machineCpu: serviceMachine,
+      },
+      latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },
+      ...(relay.length > 0 ? { relay } : {}),
+      ...(peer
+        ? {
+            peer: {
+              events: peer.events,
+              seconds: peer.seconds,
+              customers: peer.customers,
+              machineCpu: peer.machineCpu,
+              settings: peer.settings,
+            },
+          }
+        : {}),
     };
     const cpu = cpus();
     return {
@@ -245,29 +339,12 @@ export async function runBenchmark(
         naive: naive.eventsPerSecond,
         service: throughputService,
         ceiling: ceiling.eventsPerSecond,
+        ...(peer ? { peer: peer.eventsPerSecond } : {}),
       },
       ratio,
       latency: latencyResult,
       rssPeakMiB,
-      phases: {
-        ceiling: {
-          events: ceiling.events,
-          seconds: ceiling.seconds,
-          announced: ceiling.announced,
-          cpuSeconds: ceiling.cpuSeconds,
-          machineCpu: ceiling.machineCpu,
-        },
-        naive: { events: naive.events, seconds: naive.seconds },
-        service: {
-          events: messages.length,
-          seconds: serviceSeconds,
-          announced: ceiling.announced,
-          rssPeakMiB: service.peakRssMiB,
-          cpuSeconds: serviceMachine.service,
-          machineCpu: serviceMachine,
-        },
-        latency: { sent: latency.sent, seconds: pacedSeconds, rssPeakMiB: pacedService.peakRssMiB },
-      },
+      phases,
       consistent,
       memory: { throughput: service.memory, latency: pacedService.memory },
       settings: {
@@ -280,7 +357,7 @@ export async function runBenchmark(
         ...options.serviceEnv,
       },
       targets: TARGETS,
-      met: targetsMet({ ratio, latency: latencyResult, rssPeakMiB }),
+      met: targetsMet({ ratio, latency: latencyResult, rssPeakMiB, phases }),
       machine: {
         cpus: cpu.length,
         cpuModel: cpu[0]?.model.trim() ?? 'unknown',
@@ -379,26 +456,6 @@ async function produceAll(kafka: Kafka, topic: string, messages: readonly Worklo
     }
   } finally {
     await producer.disconnect();
-  }
-}
-
-/** Polls the topic's end offsets until they add up to `count`; returns when they did. */
-async function waitForTopicCount(
-  admin: Admin,
-  topic: string,
-  count: number,
-  timeoutMs: number,
-): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const total = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-    if (total >= count) return performance.now();
-    if (performance.now() > deadline)
-      throw new Error(`only ${total} of ${count} customer.updated events reached ${topic}`);
-    // Every poll is a request the broker serves on the cores being measured: 50 ms costs
-    // little CPU and at most 50 ms, well under 1% of a run.
-    await delay(50);
   }
 }
 

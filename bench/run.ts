@@ -3,14 +3,21 @@
  * every benchmark phase on the same data, prints the table, and writes
  * bench/results/latest.json and bench/results/latest.svg. `--help` lists the sizes.
  */
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
-import { startInfrastructure } from '../src/devstack/stack.ts';
+import { kafkaConnectJarsCached } from '../src/devstack/kafka-connect-jars.ts';
+import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
 import { writeResultFiles } from './result-files.ts';
 import { formatResultsTable } from './results.ts';
-import { runBenchmark } from './run-benchmark.ts';
 import { DEFAULT_WORKLOAD } from './workload.ts';
+
+// The bench runs the service's write path in this process: with the service's mended driver,
+// installed before anything below loads it (src/persistence/postgres-driver-fix.ts).
+installPostgresDriverFixOrExit('bench');
+const { startInfrastructure } = await import('../src/devstack/stack.ts');
+const { runBenchmark } = await import('./run-benchmark.ts');
 
 silenceKafkajsTimeoutWarning();
 
@@ -37,11 +44,18 @@ Uses TEST_KAFKA_BROKERS / TEST_DATABASE_URL when set, else starts Kafka and Post
   --customers N         customers in the workload                (default 20000)
   --seed N              workload seed                            (default 42)
   --service-env K=V     extra environment for the service (repeatable), e.g. DATABASE_POOL_MAX=20
+  --peers               also run the peer, Kafka Connect standalone with the Debezium JDBC
+                        sink, on the same events (fetches its jars once with Maven);
+                        default: run it when its jars are cached; --no-peers: never
+  --peer-tasks N        the sink connector's tasks.max              (default 1)
+  --relay-replicas N    relay-only phase on a pre-filled outbox: 1 replica with 1 shard,
+                        then N replicas with N shards            (default: the cores; 0: skip)
   --cpu-prof DIR        write V8 CPU profiles of the service child to DIR
   --out DIR             where latest.json and latest.svg go      (default bench/results)
   --keep                keep the bench databases and topics`;
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     events: { type: 'string', default: '60000' },
     'naive-events': { type: 'string', default: '20000' },
@@ -56,6 +70,9 @@ const { values } = parseArgs({
     customers: { type: 'string', default: String(DEFAULT_WORKLOAD.customers) },
     seed: { type: 'string', default: String(DEFAULT_WORKLOAD.seed) },
     'service-env': { type: 'string', multiple: true, default: [] },
+    peers: { type: 'boolean' },
+    'peer-tasks': { type: 'string', default: '1' },
+    'relay-replicas': { type: 'string', default: String(availableParallelism()) },
     'cpu-prof': { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
     keep: { type: 'boolean', default: false },
@@ -89,6 +106,7 @@ const serviceEnv = Object.fromEntries(
 );
 
 const log = (line: string) => console.log(`[bench] ${line}`);
+const PROJECT_CACHE_DIR = fileURLToPath(new URL('../.cache/', import.meta.url));
 // Every flag is checked before anything starts: a typo costs a line, not a broker start.
 const options = {
   events: Math.round(positiveNumber('events')),
@@ -107,6 +125,9 @@ const options = {
     seed: Math.round(positiveNumber('seed')),
   },
   serviceEnv,
+  peers: values.peers ?? kafkaConnectJarsCached({ cacheDir: PROJECT_CACHE_DIR }),
+  peerTasks: Math.round(positiveNumber('peer-tasks')),
+  relayReplicas: Math.round(positiveNumber('relay-replicas', true)),
   ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
   keep: values.keep,
   command: ['npm run bench', ...process.argv.slice(2)].join(' '),

@@ -36,9 +36,10 @@ export class ServiceChild {
   private sampler: NodeJS.Timeout | undefined;
 
   private readonly env: Record<string, string>;
-  private readonly options: { cpuProfileDir?: string };
+  private readonly options: { cpuProfileDir?: string; bin?: string };
 
-  constructor(env: Record<string, string>, options: { cpuProfileDir?: string } = {}) {
+  /** `bin`: another checkout's src/cli/bin.ts, to compare two versions side by side */
+  constructor(env: Record<string, string>, options: { cpuProfileDir?: string; bin?: string } = {}) {
     this.env = env;
     this.options = options;
   }
@@ -48,7 +49,7 @@ export class ServiceChild {
     const nodeFlags = this.options.cpuProfileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${this.options.cpuProfileDir}`]
       : [];
-    const child = spawn(process.execPath, [...nodeFlags, BIN, 'run'], {
+    const child = spawn(process.execPath, [...nodeFlags, this.options.bin ?? BIN, 'run'], {
       env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: imageNodeOptions(), ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -82,7 +82,10 @@ function isKafkaNetworkError(error: unknown): boolean {
   );
 }
 
-/** A short, PII-free description of a failure for logs: codes and class names, no values. */
+/**
+ * A failure's class and code (its own or its cause's), for decisions and progress notes. Logs
+ * take the error itself: the logger writes it with the one serializer (error-serializer.ts).
+ */
 export function describeFailure(error: unknown): { code?: string; kind: string } {
   const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
   const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;

@@ -3,6 +3,7 @@ import { applyUpdateBatch } from './application/apply-update-batch.ts';
 import type { Config } from './config/config.ts';
 import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
+import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
 import { createProbeKafka, probeKafka } from './messaging/kafka-availability.ts';
@@ -84,6 +85,7 @@ async function startComponents(
   const http = await step(
     startHealthServer({
       port: config.http.port,
+      ...(config.http.host !== undefined ? { host: config.http.host } : {}),
       registry: metrics.registry,
       logger,
       notReadyReason: () =>
@@ -105,16 +107,16 @@ async function startComponents(
   // applies them in one transaction, and the advisory lock is the session's. Not timed: it may
   // wait for another replica's migration.
   if (config.database.migrateOnStart)
-    await step(waits.database(() => applyMigrations(config.database.url), { timed: false }));
+    await step(waits.database(() => applyMigrations(config.database), { timed: false }));
   const schema = await step(
-    waits.database(() => probeDatabase(config.database.url, { checkSchema: true })),
+    waits.database(() => probeDatabase(config.database, { checkSchema: true })),
   );
   if (schema.schemaNewerThanCode)
     logger.warn(
       'the database has migrations newer than this version (a newer version migrated it); going on',
     );
 
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: config.database.poolMax,
     idleInTransactionSessionTimeoutMs: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
   });
@@ -163,7 +165,12 @@ async function startComponents(
   started(() => producer.disconnect());
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
-  const outboxStore = createOutboxStore(database.sql, { leaseDatabaseUrl: config.database.url });
+  const outboxStore = createOutboxStore(database.sql, {
+    leaseDatabaseUrl: config.database.url,
+    leaseDatabaseTls: config.database.tls,
+    shards: config.outbox.shards,
+    rebalanceMs: config.outbox.rebalanceMs,
+  });
   const relay = createOutboxRelay({
     store: outboxStore,
     producer,
@@ -202,20 +209,24 @@ async function startComponents(
 
   // SPEC §6: enrichment jobs run beside the consumer, never in its way.
   const enrichmentQueue = createEnrichmentJobStore(database.db, database.sql);
+  const lendingTargets = createLendingTargets({
+    ...(config.lendingApiUrl !== undefined ? { defaultUrl: config.lendingApiUrl } : {}),
+    ...(config.lendingApi.defaultToken !== undefined
+      ? { defaultToken: config.lendingApi.defaultToken }
+      : {}),
+    tenantTokens: config.lendingApi.tenantTokens,
+    allowInsecureHttp: config.lendingApi.allowInsecureHttp,
+  });
   const enrichment =
     config.enrichment.concurrency > 0
       ? createEnrichmentWorker({
           queue: enrichmentQueue,
           lending: createLendingSystemClient({
             timeoutMs: config.lendingApi.timeoutMs,
-            tokenFor: (tenantId) =>
-              config.lendingApi.tenantTokens[tenantId] ?? config.lendingApi.defaultToken,
             onCall: ({ operation, outcome, seconds }) =>
               metrics.lendingRequests.observe({ operation, outcome }, seconds),
           }),
-          ...(config.lendingApiUrl !== undefined
-            ? { defaultLendingApiUrl: config.lendingApiUrl }
-            : {}),
+          targets: lendingTargets,
           concurrency: config.enrichment.concurrency,
           pollIntervalMs: config.enrichment.pollIntervalMs,
           leaseMs: config.enrichment.leaseMs,

@@ -3,10 +3,21 @@ import { CustomerSyncError } from '../errors.ts';
 
 export type { LendingCustomer, LendingLoan };
 
-/** Where a tenant's lending system is: its base URL, and whose data to ask for. */
+/** Where a tenant's lending system is: its base URL, whose data to ask for, and the credential. */
 export interface LendingSystemTarget {
   baseUrl: string;
   tenantId: string;
+  /** the bearer token for this lending system, when it needs one; never logged */
+  token?: string;
+}
+
+/**
+ * Which lending system a tenant's enrichment asks, with which credential (SPEC §6): the tenant's
+ * own URL or LENDING_API_URL. Throws a LendingSystemError (`lending.not_configured`) when there
+ * is none, or no credential that may be sent there.
+ */
+export interface LendingTargets {
+  targetFor(tenantId: string, tenantLendingApiUrl: string | undefined): LendingSystemTarget;
 }
 
 /** How to find the customer: by the tenant's externalId, or by a loan reference (SPEC §3). */

@@ -11,7 +11,7 @@ import {
   type LendingLoan,
   type LendingSystem,
   LendingSystemError,
-  type LendingSystemTarget,
+  type LendingTargets,
 } from './lending-system.ts';
 
 /** A claimed enrichment job: what to ask the lending system, and the claim that allows it. */
@@ -79,8 +79,8 @@ export type EnrichmentJobResult =
 export interface EnrichmentDependencies {
   lending: LendingSystem;
   store: EnrichmentStore;
-  /** LENDING_API_URL: the lending system of tenants that do not name their own */
-  defaultLendingApiUrl?: string;
+  /** the tenant's lending system and its credential */
+  targets: LendingTargets;
   /** aborts the lending-system calls (shutdown, or the claim was lost) */
   signal?: AbortSignal;
   now?: () => Date;
@@ -100,15 +100,7 @@ export async function runEnrichmentJob(
 ): Promise<EnrichmentJobResult> {
   const { lending, store, signal } = dependencies;
   const now = dependencies.now ?? (() => new Date());
-  const baseUrl = job.tenantLendingApiUrl ?? dependencies.defaultLendingApiUrl;
-  if (baseUrl === undefined) {
-    throw new LendingSystemError(
-      ENRICHMENT_FAILURE_CODES.notConfigured,
-      'neither the tenant nor LENDING_API_URL names a lending system',
-      { canRetry: false },
-    );
-  }
-  const target: LendingSystemTarget = { baseUrl, tenantId: job.tenantId };
+  const target = dependencies.targets.targetFor(job.tenantId, job.tenantLendingApiUrl);
   const lookup: CustomerLookup =
     job.loanReferenceId !== undefined
       ? { by: 'loanReference', loanReferenceId: job.loanReferenceId }

@@ -67,7 +67,8 @@ export class DependencyMisconfiguredError extends CustomerSyncError {
   constructor(dependency: Dependency, reason: string, variable: string, fix?: string) {
     super(
       'start_up.dependency_misconfigured',
-      `${describeDependency(dependency)}: ${reason}; ${fix ?? `check ${variable}`}`,
+      // fix '': the reason already says what to change
+      `${describeDependency(dependency)}: ${reason}${fix === '' ? '' : `; ${fix ?? `check ${variable}`}`}`,
       { canRetry: false },
     );
     this.dependency = dependency;

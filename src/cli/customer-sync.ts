@@ -1,7 +1,10 @@
+import { pino } from 'pino';
+import { createLogger } from '../observability/logger.ts';
+import { logProcessFailures } from '../observability/process-failure-handlers.ts';
 import { waitForDependencies } from './reach-dependencies.ts';
-import { reportFailure } from './report-failure.ts';
+import { reportKnownFailure } from './report-failure.ts';
 import { silenceKafkajsTimeoutWarning } from './silence-kafkajs-timeout-warning.ts';
-import { didYouMean, UsageError } from './usage-error.ts';
+import { didYouMean, OptionError, UsageError } from './usage-error.ts';
 
 silenceKafkajsTimeoutWarning();
 
@@ -137,17 +140,28 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args.filter((arg) => arg !== '--wait'));
   } catch (error) {
-    if (error instanceof UsageError && !error.message.includes('--help'))
+    if (error instanceof OptionError)
       throw new UsageError(`${error.message} (customer-sync ${name} --help shows the usage)`);
     throw error;
   }
 }
+
+// Until a command routes them to its own logger: errors only, as JSON lines on stderr.
+const fallbackLogger = createLogger({ level: 'error', name: 'customer-sync' }, pino.destination(2));
+logProcessFailures(fallbackLogger);
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.exitCode = reportFailure(error);
+    const code = reportKnownFailure(error);
+    if (code !== undefined) {
+      process.exitCode = code;
+    } else {
+      // Through the logger: a driver's error carries query parameters that Node would print.
+      fallbackLogger.error({ err: error }, `customer-sync ${process.argv[2] ?? ''} failed`);
+      process.exitCode = 1;
+    }
   },
 );

@@ -40,7 +40,7 @@ export async function reachDependencies(
   });
   if (needs.includes('database')) {
     const checkSchema = options.checkSchema ?? true;
-    await waits.database(() => probeDatabase(config.database.url, { checkSchema }));
+    await waits.database(() => probeDatabase(config.database, { checkSchema }));
   }
   if (needs.includes('kafka')) {
     const kafka = createProbeKafka(config, createLogger({ level: 'silent' }));

@@ -6,6 +6,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A mistake in the options or arguments themselves: the CLI adds which --help to read. */
+export class OptionError extends UsageError {
+  override name = 'OptionError';
+}
+
 /** A configuration problem: every problem on its own line, exit code 78 (EX_CONFIG). */
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
@@ -53,7 +58,7 @@ export function parseCommandLine<T extends ParseArgsConfig['options']>(
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError(usageProblem(error as ParseError, options ?? {}));
+    throw new OptionError(usageProblem(error as ParseError, options ?? {}));
   }
 }
 

@@ -1,13 +1,19 @@
 import { z } from 'zod';
+import {
+  type DatabaseTls,
+  databaseTls,
+  type KafkaTls,
+  kafkaTls,
+  SECURITY_VARIABLES,
+  securityIssues,
+  tenantTokens,
+} from './security-variables.ts';
+import { booleanText } from './text-values.ts';
 
 /**
  * The service's whole configuration, read from the environment once at start-up (SPEC §8).
  * Nothing else reads process.env: everything the code needs arrives through a Config.
  */
-
-const booleanText = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((text) => text === 'true' || text === '1' || text === 'yes');
 
 const integerText = (min: number, max: number) =>
   z
@@ -48,28 +54,6 @@ const topicName = z
   .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' });
 const name = z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, {
   message: 'must be letters, digits, dot, dash or underscore',
-});
-
-/** `{"tenant-a":"token",…}`: a tenant's own lending-system token, overriding LENDING_API_TOKEN. */
-const tenantTokens = z.string().transform((text, context) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const valid =
-    typeof parsed === 'object' &&
-    parsed !== null &&
-    !Array.isArray(parsed) &&
-    Object.values(parsed).every((token) => typeof token === 'string' && token.length > 0);
-  if (valid) return parsed as Record<string, string>;
-  context.issues.push({
-    code: 'custom',
-    message: 'must be a JSON object of tenant id to non-empty token',
-    input: '[redacted]',
-  });
-  return z.NEVER;
 });
 
 const environmentSchema = z
@@ -137,9 +121,19 @@ const environmentSchema = z
     RETRY_MAX_DELAY_MS: integerText(1, 600_000).default(30_000),
     OUTBOX_BATCH_SIZE: integerText(1, 10_000).default(1_000),
     OUTBOX_POLL_INTERVAL_MS: integerText(1, 60_000).default(100),
+    // SPEC §9: relay capacity grows with replicas. Every replica must run with the same count
+    // (a replica with another count waits until none is left: README "Sharded relay"); 12
+    // shares evenly among 1, 2, 3, 4 or 6 replicas.
+    OUTBOX_SHARDS: integerText(1, 256).default(12),
+    // How often a relay looks at who relays and rebalances its shards: a dead replica's shards
+    // are taken within about this long.
+    OUTBOX_SHARD_REBALANCE_MS: integerText(100, 60_000).default(2_000),
     PROCESSED_EVENTS_RETENTION_DAYS: integerText(1, 3_650).default(30),
+    // Transport security and credentials (security-variables.ts, SECURITY.md).
+    ...SECURITY_VARIABLES,
   })
   .superRefine((env, context) => {
+    for (const issue of securityIssues(env)) context.addIssue({ code: 'custom', ...issue });
     const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
     if (sasl.some((value) => value !== undefined) && sasl.some((value) => value === undefined)) {
       for (const [key, value] of [
@@ -208,6 +202,8 @@ export interface Config {
     groupId: string;
     clientId: string;
     ssl: boolean;
+    /** KAFKA_SSL_CA / KAFKA_SSL_CERT / KAFKA_SSL_KEY, read from their files; with `ssl` only */
+    tls: KafkaTls;
     sasl?: {
       mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
       username: string;
@@ -224,6 +220,8 @@ export interface Config {
   topics: { updateRequested: string; customerUpdated: string; deadLetter: string };
   database: {
     url: string;
+    /** DATABASE_SSL_MODE / DATABASE_SSL_CA: every connection the service and its CLI open */
+    tls: DatabaseTls;
     poolMax: number;
     migrateOnStart: boolean;
     processedEventsRetentionDays: number;
@@ -242,9 +240,11 @@ export interface Config {
   lendingApi: {
     /** LENDING_API_TOKEN: the bearer token for tenants without their own */
     defaultToken?: string;
-    /** LENDING_API_TOKENS: tenant id -> bearer token */
-    tenantTokens: Record<string, string>;
+    /** LENDING_API_TOKENS: tenant id -> bearer token (a Map: own entries only) */
+    tenantTokens: ReadonlyMap<string, string>;
     timeoutMs: number;
+    /** LENDING_API_ALLOW_INSECURE_HTTP: plain http:// lending systems (development only) */
+    allowInsecureHttp: boolean;
   };
   /** SPEC §6: the enrichment job worker inside the service */
   enrichment: {
@@ -261,14 +261,15 @@ export interface Config {
       openDurationMs: number;
     };
   };
-  http: { port: number };
+  /** HTTP_HOST unset: every interface (what a container's probes need) */
+  http: { port: number; host?: string };
   logLevel: Environment['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   /** how long start-up waits for an unreachable Postgres or Kafka; 0 waits for ever */
   startUpTimeoutMs: number;
   maxMessageBytes: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
-  outbox: { batchSize: number; pollIntervalMs: number };
+  outbox: { batchSize: number; pollIntervalMs: number; shards: number; rebalanceMs: number };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -318,6 +319,7 @@ function toConfig(env: Environment): Config {
       groupId: env.KAFKA_GROUP_ID,
       clientId: env.KAFKA_CLIENT_ID,
       ssl: env.KAFKA_SSL,
+      tls: kafkaTls(env),
       createTopics: env.KAFKA_CREATE_TOPICS,
       topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
@@ -332,6 +334,7 @@ function toConfig(env: Environment): Config {
     },
     database: {
       url: env.DATABASE_URL ?? '',
+      tls: databaseTls(env),
       poolMax: env.DATABASE_POOL_MAX,
       migrateOnStart: env.MIGRATE_ON_START,
       processedEventsRetentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
@@ -340,16 +343,22 @@ function toConfig(env: Environment): Config {
       required: env.SCHEMA_REGISTRY_REQUIRED,
       timeoutMs: env.SCHEMA_REGISTRY_TIMEOUT_MS,
     },
-    http: { port: env.HTTP_PORT },
+    http: { port: env.HTTP_PORT, ...(env.HTTP_HOST !== undefined ? { host: env.HTTP_HOST } : {}) },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     startUpTimeoutMs: env.STARTUP_TIMEOUT_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
-    outbox: { batchSize: env.OUTBOX_BATCH_SIZE, pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS },
+    outbox: {
+      batchSize: env.OUTBOX_BATCH_SIZE,
+      pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+      shards: env.OUTBOX_SHARDS,
+      rebalanceMs: env.OUTBOX_SHARD_REBALANCE_MS,
+    },
     lendingApi: {
-      tenantTokens: env.LENDING_API_TOKENS ?? {},
+      tenantTokens: env.LENDING_API_TOKENS ?? new Map(),
       timeoutMs: env.LENDING_API_TIMEOUT_MS,
+      allowInsecureHttp: env.LENDING_API_ALLOW_INSECURE_HTTP,
     },
     enrichment: {
       concurrency: env.ENRICHMENT_CONCURRENCY,

@@ -14,6 +14,7 @@
  */
 import { CUSTOMER_FIELDS } from '../domain/customer-fields.ts';
 import type { DecodeResult } from './customer-update-requested.ts';
+import { checkJsonStructure, DECODING_LIMITS } from './decoding-limits.ts';
 import { ERROR_CODES } from './error-codes.ts';
 
 /** What `data.fieldsToClear` may name: every customer field that can be null, and metadata. */
@@ -41,7 +42,8 @@ interface AvroField {
  * object); every other rule is left to the zod contract, so both formats fail alike.
  */
 export function fromAvroUpdateRequest(record: unknown, writer: AvroRecordSchema): DecodeResult {
-  if (!isObject(record)) {
+  // A map schema decodes to an object too, but has no fields to convert by.
+  if (!isObject(record) || !isRecordSchema(writer)) {
     return notAnObject();
   }
   const envelope: Record<string, unknown> = {};
@@ -68,6 +70,9 @@ function fromAvroData(record: Record<string, unknown>, writer: AvroRecordSchema)
   }
 
   if (typeof data.metadata === 'string') {
+    // JSON inside Avro: the same limits as a plain-JSON message, before JSON.parse.
+    const tooComplex = checkJsonStructure(data.metadata, DECODING_LIMITS, 'data.metadata');
+    if (tooComplex) return { ok: false, failure: { ...tooComplex, path: 'data.metadata' } };
     const patch = parseJsonObject(data.metadata);
     if (patch === undefined) {
       return invalidField(

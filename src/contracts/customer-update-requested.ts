@@ -43,6 +43,7 @@ import {
   normaliseOccurredAt,
 } from '../domain/occurred-at.ts';
 import { acceptWellFormedMessage } from './accept-well-formed-message.ts';
+import { checkJsonStructure } from './decoding-limits.ts';
 import { ERROR_CODES, type ErrorCode, type ValidationFailure } from './error-codes.ts';
 
 export type { ValidationFailure } from './error-codes.ts';
@@ -513,8 +514,9 @@ export function checkPayloadSize(
 
 /**
  * Bytes of a plain-JSON message value -> a JSON value. The size is checked before anything
- * else; the text must be valid UTF-8 (a lossy decode would store U+FFFD in place of a name).
- * JSON.parse's own error message is not passed on: it quotes the input.
+ * else; the text must be valid UTF-8 (a lossy decode would store U+FFFD in place of a name),
+ * and within DECODING_LIMITS before JSON.parse builds it. JSON.parse's own error message is not
+ * passed on: it quotes the input. Also the payload of JSON Schema wire format: one decoder.
  */
 export function decodeJsonMessage(
   bytes: Uint8Array | null | undefined,
@@ -531,6 +533,8 @@ export function decodeJsonMessage(
   } catch {
     return decodeFailure(ERROR_CODES.decodeMalformed, 'the message value is not valid UTF-8');
   }
+  const tooComplex = checkJsonStructure(text);
+  if (tooComplex) return { ok: false, failure: tooComplex };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {

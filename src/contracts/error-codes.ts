@@ -4,12 +4,24 @@
  * code, once shipped, is never renamed or reused for another meaning.
  */
 export const ERROR_CODES = {
-  /** The value is missing or empty, is not valid UTF-8, or is not JSON. */
+  /**
+   * The value is missing or empty, is not valid UTF-8 (in any of its strings, whatever the
+   * format: plain JSON, Avro or JSON Schema), or is not JSON.
+   */
   decodeMalformed: 'decode.malformed',
   /** The value is JSON, but not a JSON object (an array, a string, `null`, …). */
   decodeNotAnObject: 'decode.not_an_object',
   /** The value is larger than the configured maximum; checked before it is parsed. */
   payloadTooLarge: 'payload.too_large',
+  /**
+   * An Avro length or count (string, bytes, array or map block) declares more than the rest of
+   * the message can hold; refused before anything is allocated for it (SPEC §4.4).
+   */
+  decodeLengthExceedsMessage: 'decode.length_exceeds_message',
+  /** Objects and arrays (JSON) or records, arrays and maps (Avro) nest deeper than the decoder allows. */
+  decodeTooDeep: 'decode.too_deep',
+  /** The value holds more values (JSON values, Avro fields, items and entries) than the decoder allows. */
+  decodeTooManyValues: 'decode.too_many_values',
   /** The envelope is wrong: eventId, type, version, occurredAt, tenantId, externalId, source, an unknown top-level field, or `data` missing or not an object. */
   envelopeInvalid: 'envelope.invalid',
   /** `data` has a field the contract does not know (SPEC §3: typos are not silently lost). */
@@ -26,6 +38,11 @@ export const ERROR_CODES = {
   schemaUnknownId: 'schema.unknown_id',
   /** Schema Registry wire format: the value does not decode with the schema it names. */
   schemaMismatch: 'schema.mismatch',
+  /**
+   * Schema Registry JSON Schema: checking the value against its schema's patterns would take
+   * more regular-expression work than one message is allowed (SPEC §4.4: decoding is bounded).
+   */
+  schemaValidationTooCostly: 'schema.validation_too_costly',
   /** SCHEMA_REGISTRY_REQUIRED is set and the value is not in Schema Registry wire format. */
   schemaWireFormatRequired: 'schema.wire_format_required',
   /** The database rejected the event even when applied alone (not a transient failure). */

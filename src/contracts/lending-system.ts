@@ -19,14 +19,32 @@ import {
 } from '../domain/fill-missing-fields.ts';
 import { CUSTOMER_FIELD_SCHEMAS } from './customer-update-requested.ts';
 
+/** An id that cannot be one segment of a path: empty, `.` or `..` (which URLs resolve away). */
+export class UnusablePathSegmentError extends Error {
+  constructor(what: string) {
+    super(`the ${what} cannot be a lending-system path segment: it is empty, . or ..`);
+    this.name = 'UnusablePathSegmentError';
+  }
+}
+
+/**
+ * One path segment: percent-encoded, so `/`, `?` and `#` stay inside it. `.` and `..` are
+ * refused, as URL resolution would remove them and ask for another resource (`loans(t, '..')`
+ * would GET `tenants/t/loans`) with the tenant's token.
+ */
+export function pathSegment(value: string, what: string): string {
+  if (value === '' || value === '.' || value === '..') throw new UnusablePathSegmentError(what);
+  return encodeURIComponent(value);
+}
+
 /** The paths of the contract, relative to the lending system's base URL. */
 export const LENDING_PATHS = {
   customer: (tenantId: string, externalId: string) =>
-    `tenants/${encodeURIComponent(tenantId)}/customers/${encodeURIComponent(externalId)}`,
+    `tenants/${pathSegment(tenantId, 'tenantId')}/customers/${pathSegment(externalId, 'externalId')}`,
   customerByLoanReference: (tenantId: string, loanReferenceId: string) =>
-    `tenants/${encodeURIComponent(tenantId)}/loans/by-reference/${encodeURIComponent(loanReferenceId)}/customer`,
+    `tenants/${pathSegment(tenantId, 'tenantId')}/loans/by-reference/${pathSegment(loanReferenceId, 'loanReferenceId')}/customer`,
   loans: (tenantId: string, externalId: string) =>
-    `tenants/${encodeURIComponent(tenantId)}/customers/${encodeURIComponent(externalId)}/loans`,
+    `tenants/${pathSegment(tenantId, 'tenantId')}/customers/${pathSegment(externalId, 'externalId')}/loans`,
 } as const;
 
 /** A customer as the lending system sends it: the tenant's externalId and any known fields. */

@@ -10,14 +10,14 @@ const DATABASE_NAME = /^[a-z0-9_]{1,63}$/;
  */
 export async function createDatabase(adminUrl: string, name: string): Promise<string> {
   assertDatabaseName(name);
-  await withAdminConnection(adminUrl, (sql) => sql.unsafe(`create database "${name}"`));
+  await withAdminConnection(adminUrl, false, (sql) => sql.unsafe(`create database "${name}"`));
   return databaseUrl(adminUrl, name);
 }
 
 /** Drops database `name` if it exists, disconnecting whoever is still connected to it. */
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   assertDatabaseName(name);
-  await withAdminConnection(adminUrl, (sql) =>
+  await withAdminConnection(adminUrl, false, (sql) =>
     sql.unsafe(`drop database if exists "${name}" with (force)`),
   );
 }
@@ -30,9 +30,9 @@ export function databaseUrl(adminUrl: string, name: string): string {
   return url.toString();
 }
 
-/** The server's `server_version`, e.g. `15.14 (Debian 15.14-0+deb12u1)`. */
-export async function readServerVersion(url: string): Promise<string> {
-  return withAdminConnection(url, async (sql) => {
+/** The server's `server_version`, e.g. `15.14 (Debian 15.14-0+deb12u1)`; `tls` for a server that insists on it. */
+export async function readServerVersion(url: string, tls = false): Promise<string> {
+  return withAdminConnection(url, tls, async (sql) => {
     const [row] = await sql<
       { version: string }[]
     >`select current_setting('server_version') as version`;
@@ -50,8 +50,18 @@ function assertDatabaseName(name: string): void {
   }
 }
 
-async function withAdminConnection<T>(url: string, work: (sql: postgres.Sql) => Promise<T>) {
-  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => undefined });
+async function withAdminConnection<T>(
+  url: string,
+  tls: boolean,
+  work: (sql: postgres.Sql) => Promise<T>,
+) {
+  const sql = postgres(url, {
+    max: 1,
+    connect_timeout: 5,
+    onnotice: () => undefined,
+    // Readiness only: who answers is checked by the tests that use the server.
+    ssl: tls ? { rejectUnauthorized: false } : false,
+  });
   try {
     return await work(sql);
   } finally {

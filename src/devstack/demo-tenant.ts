@@ -1,4 +1,5 @@
 import { connectDatabase } from '../persistence/database.ts';
+import type { DatabaseEndpoint } from '../persistence/database-tls.ts';
 import { createTenantRepository } from '../persistence/tenant-repository.ts';
 
 /** The tenant the README's walkthrough sends events for (schemas/examples/demo-events.ndjson). */
@@ -9,16 +10,16 @@ export const DEMO_TENANT = { tenantId: 'tenant-a', taskTypes: ['collections', 's
  * `customer-sync tenants set` survives the next `npm run dev` or `docker compose up`.
  * Returns whether it was configured now.
  */
-export async function configureDemoTenant(databaseUrl: string): Promise<boolean> {
-  const database = connectDatabase(databaseUrl, { poolMax: 1 });
+export async function configureDemoTenant(database: string | DatabaseEndpoint): Promise<boolean> {
+  const connection = connectDatabase(database, { poolMax: 1 });
   try {
-    const tenants = createTenantRepository(database.db);
+    const tenants = createTenantRepository(connection.db);
     if ((await tenants.list()).some((tenant) => tenant.tenantId === DEMO_TENANT.tenantId))
       return false;
     await tenants.save(DEMO_TENANT);
     return true;
   } finally {
-    await database.close();
+    await connection.close();
   }
 }
 

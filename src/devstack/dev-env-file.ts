@@ -10,12 +10,15 @@ const markOf = (kafkaBrokers: string, databaseUrl: string) => `${kafkaBrokers} $
 export function writeDevEnvFile(stack: {
   kafkaBrokers: string;
   databaseUrl: string;
+  /** LENDING_API_ALLOW_INSECURE_HTTP: the simulator serves plain HTTP */
+  allowInsecureLendingHttp: string;
   pid: number;
 }): string {
   return [
     `# written by npm run dev (pid ${stack.pid}); removed when it stops`,
     `export KAFKA_BROKERS='${stack.kafkaBrokers}'`,
     `export DATABASE_URL='${stack.databaseUrl}'`,
+    `export LENDING_API_ALLOW_INSECURE_HTTP='${stack.allowInsecureLendingHttp}'`,
     `export ${MARKER}='${markOf(stack.kafkaBrokers, stack.databaseUrl)}'`,
     '',
   ].join('\n');

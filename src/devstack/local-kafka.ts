@@ -8,6 +8,7 @@ import { findFreePorts } from './free-port.ts';
 import { findJava } from './java-runtime.ts';
 import { describeKafkaCluster } from './kafka-cluster-probe.ts';
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, type KafkaJars } from './kafka-jars.ts';
+import { log4j2Config } from './log4j2-config.ts';
 import { describeExit, spawnOwnedProcess } from './owned-process.ts';
 import { waitUntilReady } from './readiness.ts';
 import { runCommand } from './run-command.ts';
@@ -24,10 +25,30 @@ export type LocalKafkaOptions = {
   /** Root of the jar cache; default `<project>/.cache`, which git ignores. */
   cacheDir?: string;
   readyTimeoutMs?: number;
+  /** TLS listeners beside the plaintext one (which the readiness probe and the tests use). */
+  secureListeners?: SecureListenerOptions;
+};
+
+/** SASL_SSL (SCRAM) and SSL with client certificates required (mTLS), for transport tests. */
+export type SecureListenerOptions = {
+  /** the broker's private key (PKCS#8, unencrypted) followed by its certificate, PEM */
+  keyStorePem: string;
+  /** the CA(s) whose client certificates the mTLS listener accepts, PEM */
+  trustStorePem: string;
+  /** SCRAM credentials, created with the storage (KRaft keeps them in its metadata) */
+  scramUsers: Array<{
+    mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+    name: string;
+    password: string;
+  }>;
 };
 
 /** A single-node KRaft broker (broker and controller in one JVM) on free loopback ports. */
-export type LocalKafka = RunningKafka & { logFile: string };
+export type LocalKafka = RunningKafka & {
+  logFile: string;
+  /** host:port of the secure listeners, when asked for */
+  secureBrokers?: { saslSsl: string; mutualTls: string };
+};
 
 const PROJECT_CACHE_DIR = fileURLToPath(new URL('../../.cache/', import.meta.url));
 const READY_TIMEOUT_MS = 90_000;
@@ -89,21 +110,44 @@ async function startBroker(
   log: (line: string) => void,
 ): Promise<LocalKafka | typeof PORT_TAKEN> {
   const dir = await createWorkDir(options.workDir ?? tmpdir(), 'customer-sync-kafka-');
-  const [brokerPort, controllerPort] = await findFreePorts(2);
+  const [brokerPort, controllerPort, saslSslPort, mutualTlsPort] = await findFreePorts(4);
   if (brokerPort === undefined || controllerPort === undefined) throw new Error('no free ports');
   const propertiesFile = join(dir, 'server.properties');
   const log4jFile = join(dir, 'log4j2.xml');
   const logFile = join(dir, 'broker.log');
   const logConfig = `-Dlog4j2.configurationFile=${log4jFile}`;
   await writeFile(log4jFile, LOG4J2_CONFIG);
-  await writeFile(
-    propertiesFile,
-    serverProperties({ brokerPort, controllerPort, dataDir: join(dir, 'data') }),
-  );
+  const secure = options.secureListeners;
+  const securePorts =
+    secure && saslSslPort !== undefined && mutualTlsPort !== undefined
+      ? { saslSsl: saslSslPort, mutualTls: mutualTlsPort }
+      : undefined;
+  let properties = serverProperties({ brokerPort, controllerPort, dataDir: join(dir, 'data') });
+  if (secure && securePorts) {
+    const keyStore = join(dir, 'keystore.pem');
+    const trustStore = join(dir, 'truststore.pem');
+    await writeFile(keyStore, secure.keyStorePem, { mode: 0o600 });
+    await writeFile(trustStore, secure.trustStorePem);
+    properties = withSecureListeners(properties, { ...securePorts, keyStore, trustStore });
+  }
+  await writeFile(propertiesFile, properties);
 
   const started = performance.now();
   // Kafka 4 is KRaft only: storage must be formatted with a cluster id before the first start.
-  const formatArgs = ['format', '-t', newClusterId(), '-c', propertiesFile, '--standalone'];
+  // SCRAM credentials live in KRaft's metadata, so they are written with the storage.
+  const scramArgs = (secure?.scramUsers ?? []).flatMap((user) => [
+    '--add-scram',
+    `${user.mechanism}=[name=${user.name},password=${user.password}]`,
+  ]);
+  const formatArgs = [
+    'format',
+    '-t',
+    newClusterId(),
+    '-c',
+    propertiesFile,
+    '--standalone',
+    ...scramArgs,
+  ];
   await runCommand(
     java,
     [...TOOL_JVM_FLAGS, logConfig, '-cp', jars.classpath, 'kafka.tools.StorageTool', ...formatArgs],
@@ -154,6 +198,14 @@ async function startBroker(
     version: jars.version,
     logFile,
     exited: broker.exited.then(describeExit),
+    ...(securePorts
+      ? {
+          secureBrokers: {
+            saslSsl: `127.0.0.1:${securePorts.saslSsl}`,
+            mutualTls: `127.0.0.1:${securePorts.mutualTls}`,
+          },
+        }
+      : {}),
     stop() {
       stopping ??= (async () => {
         await broker.stop('SIGTERM', STOP_GRACE_MS);
@@ -204,22 +256,41 @@ num.recovery.threads.per.data.dir=1
 `;
 }
 
+/**
+ * Adds a SASL_SSL listener (SCRAM-SHA-256/512, what managed Kafka services offer) and an SSL
+ * listener that requires a client certificate, both with the broker's PEM key store. The
+ * brokers still talk to each other, and the readiness probe to them, over PLAINTEXT.
+ */
+function withSecureListeners(
+  properties: string,
+  secure: { saslSsl: number; mutualTls: number; keyStore: string; trustStore: string },
+): string {
+  const saslSsl = `SASL_SSL://127.0.0.1:${secure.saslSsl}`;
+  const mutualTls = `SSL://127.0.0.1:${secure.mutualTls}`;
+  const scramLogin = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  return `${properties
+    .replace(/^listeners=(.*)$/m, `listeners=$1,${saslSsl},${mutualTls}`)
+    .replace(/^advertised\.listeners=(.*)$/m, `advertised.listeners=$1,${saslSsl},${mutualTls}`)
+    .replace(
+      /^listener\.security\.protocol\.map=(.*)$/m,
+      'listener.security.protocol.map=$1,SASL_SSL:SASL_SSL,SSL:SSL',
+    )}# TLS listeners (SecureListenerOptions)
+ssl.keystore.type=PEM
+ssl.keystore.location=${secure.keyStore}
+ssl.truststore.type=PEM
+ssl.truststore.location=${secure.trustStore}
+listener.name.ssl.ssl.client.auth=required
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scramLogin}
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scramLogin}
+`;
+}
+
 // The broker's stdout is its log file (see owned-process.ts), so Console is the file appender
 // here and nothing of the broker reaches the test runner's output.
-const LOG4J2_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="warn">
-  <Appenders>
-    <Console name="log" target="SYSTEM_OUT">
-      <PatternLayout pattern="[%d{ISO8601}] %p %m (%c)%n"/>
-    </Console>
-  </Appenders>
-  <Loggers>
-    <Root level="\${sys:devstack.kafka.logLevel:-INFO}">
-      <AppenderRef ref="log"/>
-    </Root>
-    <Logger name="kafka.request.logger" level="WARN"/>
-    <Logger name="state.change.logger" level="WARN"/>
-    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
-  </Loggers>
-</Configuration>
-`;
+// Log4j's own lookup: the root level from a system property, INFO by default.
+const LOG4J2_CONFIG = log4j2Config(`\${sys:devstack.kafka.logLevel:-INFO}`, [
+  'kafka.request.logger',
+  'state.change.logger',
+  'org.apache.kafka.common.config.AbstractConfig',
+]);

@@ -26,6 +26,11 @@ export type LocalPostgresOptions = {
    * what a refused password looks like.
    */
   password?: string;
+  /**
+   * Serve TLS with this certificate and key (PEM) and refuse every TCP connection without it
+   * (pg_hba `hostssl` only): a server for the tests of DATABASE_SSL_MODE.
+   */
+  tls?: { certificatePem: string; keyPem: string };
 };
 
 /** A throwaway PostgreSQL cluster: trust auth (or a password), superuser `postgres`, durability off. */
@@ -110,6 +115,8 @@ export async function startLocalPostgres(
     );
   });
 
+  const tlsSettings =
+    options.tls === undefined ? [] : await serveOnlyTls(dataDir, options.tls, account);
   for (let attempt = 1; ; attempt += 1) {
     const port = await findFreePort();
     const settings = [
@@ -117,6 +124,7 @@ export async function startLocalPostgres(
       `port=${port}`,
       `unix_socket_directories=${socketDir}`,
       ...TEST_SETTINGS,
+      ...tlsSettings,
     ];
     const server = await spawnOwnedProcess(
       join(binDir, 'postgres'),
@@ -134,7 +142,7 @@ export async function startLocalPostgres(
         what: 'PostgreSQL server',
         failureCode: 'POSTGRES_START_FAILED',
         process: server,
-        probe: () => readServerVersion(url),
+        probe: () => readServerVersion(url, options.tls !== undefined),
         deadlineMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS,
       });
     } catch (error) {
@@ -158,6 +166,38 @@ export async function startLocalPostgres(
       exited: server.exited.then(describeExit),
     };
   }
+}
+
+/**
+ * Writes the server's certificate and key into the data directory (the key readable by the
+ * server's account only, as PostgreSQL insists) and a pg_hba.conf that takes TCP connections
+ * with TLS only; returns the settings that switch TLS on.
+ */
+async function serveOnlyTls(
+  dataDir: string,
+  tls: { certificatePem: string; keyPem: string },
+  account: ServerAccount | undefined,
+): Promise<string[]> {
+  const files = {
+    'server.crt': tls.certificatePem,
+    'server.key': tls.keyPem,
+    'pg_hba.conf': [
+      'local all all trust',
+      'hostssl all all 127.0.0.1/32 trust',
+      'hostssl all all ::1/128 trust',
+      '',
+    ].join('\n'),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(dataDir, name);
+    await writeFile(path, text, { mode: 0o600 });
+    if (account !== undefined) await chown(path, account.uid, account.gid);
+  }
+  return [
+    'ssl=on',
+    `ssl_cert_file=${join(dataDir, 'server.crt')}`,
+    `ssl_key_file=${join(dataDir, 'server.key')}`,
+  ];
 }
 
 function stopOnce(server: OwnedProcess, dir: string): () => Promise<void> {

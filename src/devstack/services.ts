@@ -4,6 +4,8 @@ export type RunningKafka = {
   brokers: string;
   /** Apache Kafka version of the broker, or a note saying why it is not known. */
   version: string;
+  /** Its log, when it is a process started here; kept readable until `stop()`. */
+  logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
   /** Settles when the broker we started ends, whoever ended it, saying how; absent if not ours. */
@@ -16,6 +18,8 @@ export type RunningPostgres = {
   url: string;
   /** `server_version` as the server reports it. */
   version: string;
+  /** Its log, when it is a process started here; kept readable until `stop()`. */
+  logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
   /** Settles when the server we started ends, whoever ended it, saying how; absent if not ours. */
@@ -28,6 +32,8 @@ export type RunningSchemaRegistry = {
   url: string;
   /** Product and version, or a note saying why it is not known. */
   version: string;
+  /** Its log, when it is a process started here; kept readable until `stop()`. */
+  logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
 };

@@ -31,6 +31,8 @@ export type Infrastructure = {
     postgres: InfrastructureSource;
     schemaRegistry?: InfrastructureSource | undefined;
   };
+  /** Log files of the services started as local processes, by service. */
+  logFiles: { kafka?: string; postgres?: string; schemaRegistry?: string };
   /** Stops whatever was started; services named by the environment are left alone. */
   stop(): Promise<void>;
   /** Settles when a Kafka or Postgres process we started ends, whoever ended it, saying which. */
@@ -116,6 +118,13 @@ export async function startInfrastructure(
         ['Kafka', started.kafka.service.exited],
         ['PostgreSQL', started.postgres.service.exited],
       ]),
+      logFiles: {
+        ...(started.kafka.service.logFile ? { kafka: started.kafka.service.logFile } : {}),
+        ...(started.postgres.service.logFile ? { postgres: started.postgres.service.logFile } : {}),
+        ...(started.registry?.service.logFile
+          ? { schemaRegistry: started.registry.service.logFile }
+          : {}),
+      },
       async stop() {
         // The registry first: Confluent's keeps its schemas in the Kafka container.
         const registryStopped = await Promise.allSettled([started.registry?.service.stop()]);

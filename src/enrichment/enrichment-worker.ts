@@ -9,6 +9,7 @@ import {
   isAvailabilityFailure,
   type LendingSystem,
   LendingSystemError,
+  type LendingTargets,
 } from '../application/lending-system.ts';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import {
@@ -16,7 +17,7 @@ import {
   type EnrichmentStore,
   runEnrichmentJob,
 } from '../application/run-enrichment-job.ts';
-import { CustomerSyncError, canRetry, describeFailure } from '../errors.ts';
+import { CustomerSyncError, canRetry } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
@@ -39,8 +40,8 @@ export interface EnrichmentQueue extends EnrichmentStore {
 export interface EnrichmentWorkerOptions {
   queue: EnrichmentQueue;
   lending: LendingSystem;
-  /** LENDING_API_URL, for tenants without their own */
-  defaultLendingApiUrl?: string;
+  /** each tenant's lending system and credential */
+  targets: LendingTargets;
   /** jobs this process works on at once (ENRICHMENT_CONCURRENCY) */
   concurrency: number;
   pollIntervalMs: number;
@@ -171,9 +172,7 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
         lending: throughBreaker(breaker),
         store: queue,
         signal,
-        ...(options.defaultLendingApiUrl !== undefined
-          ? { defaultLendingApiUrl: options.defaultLendingApiUrl }
-          : {}),
+        targets: options.targets,
       });
       if (result.kind === 'claim_lost') {
         jobLog.warn('enrichment job was claimed by another worker; its result was dropped');
@@ -230,32 +229,23 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
             'enrichment job failed',
           );
         } else {
-          jobLog.info(
-            { code, delayMs, failure: describeFailure(error) },
-            'enrichment attempt failed; will retry',
-          );
+          jobLog.info({ code, delayMs, failure: error }, 'enrichment attempt failed; will retry');
         }
         return;
       }
       const ended = await queue.fail(job, code);
       if (ended === 'claim_lost') return;
       metrics.enrichmentJobs.inc({ outcome: ended === 'rerun' ? 'retried' : 'failed' });
-      jobLog.warn(
-        { code, failure: describeFailure(error), rerun: ended === 'rerun' },
-        'enrichment job failed',
-      );
+      jobLog.warn({ code, failure: error, rerun: ended === 'rerun' }, 'enrichment job failed');
     } catch (recording) {
       // Could not even record the failure: the lease runs out and the job is claimed again.
-      jobLog.error(
-        { failure: describeFailure(recording) },
-        'could not record an enrichment failure',
-      );
+      jobLog.error({ failure: recording }, 'could not record an enrichment failure');
     }
   }
 
   function track(job: EnrichmentJob) {
     const work = runOne(job).catch((error: unknown) => {
-      log.error({ jobId: job.id, failure: describeFailure(error) }, 'enrichment job crashed');
+      log.error({ jobId: job.id, failure: error }, 'enrichment job crashed');
     });
     inFlight.add(work);
     void work.finally(() => {
@@ -290,7 +280,7 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
         failures = 0;
       } catch (error) {
         metrics.retries.inc({ stage: 'enrichment_claim' });
-        log.warn({ failure: describeFailure(error) }, 'could not claim enrichment jobs; retrying');
+        log.warn({ failure: error }, 'could not claim enrichment jobs; retrying');
         await idle(backoffDelayMs(failures++, options.retry, random));
         continue;
       }

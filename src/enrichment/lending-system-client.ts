@@ -9,14 +9,13 @@ import {
   LENDING_PATHS,
   parseLendingCustomer,
   parseLendingLoans,
+  UnusablePathSegmentError,
 } from '../contracts/lending-system.ts';
 import { parseRetryAfterMs } from './retry-after.ts';
 
 export interface LendingSystemClientOptions {
   /** per HTTP call, body included (LENDING_API_TIMEOUT_MS) */
   timeoutMs: number;
-  /** the bearer token for a tenant's lending system, if it needs one; never logged */
-  tokenFor(tenantId: string): string | undefined;
   /** each call's outcome and duration, for metrics */
   onCall?(call: { operation: LendingOperation; outcome: string; seconds: number }): void;
   now?: () => number;
@@ -44,8 +43,7 @@ export function createLendingSystemClient(options: LendingSystemClientOptions): 
   ): Promise<unknown | undefined> {
     const url = new URL(path, target.baseUrl.endsWith('/') ? target.baseUrl : `${target.baseUrl}/`);
     const headers: Record<string, string> = { accept: 'application/json' };
-    const token = options.tokenFor(target.tenantId);
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (target.token !== undefined) headers.authorization = `Bearer ${target.token}`;
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
     const started = now();
@@ -90,10 +88,7 @@ export function createLendingSystemClient(options: LendingSystemClientOptions): 
           { canRetry: false },
         );
       }
-      const text = await response.text();
-      if (Buffer.byteLength(text, 'utf8') > MAX_ANSWER_BYTES) {
-        throw invalidAnswer('the answer is larger than 8 MiB');
-      }
+      const text = await readCapped(response, MAX_ANSWER_BYTES);
       try {
         return JSON.parse(text) as unknown;
       } catch {
@@ -131,10 +126,15 @@ export function createLendingSystemClient(options: LendingSystemClientOptions): 
     async findCustomer(target, lookup: CustomerLookup, signal) {
       const [operation, path]: [LendingOperation, string] =
         lookup.by === 'externalId'
-          ? ['customer', LENDING_PATHS.customer(target.tenantId, lookup.externalId)]
+          ? [
+              'customer',
+              lendingPath(() => LENDING_PATHS.customer(target.tenantId, lookup.externalId)),
+            ]
           : [
               'customer_by_loan_reference',
-              LENDING_PATHS.customerByLoanReference(target.tenantId, lookup.loanReferenceId),
+              lendingPath(() =>
+                LENDING_PATHS.customerByLoanReference(target.tenantId, lookup.loanReferenceId),
+              ),
             ];
       const body = await get(target, operation, path, signal);
       if (body === undefined) return undefined;
@@ -147,7 +147,7 @@ export function createLendingSystemClient(options: LendingSystemClientOptions): 
       const body = await get(
         target,
         'loans',
-        LENDING_PATHS.loans(target.tenantId, externalId),
+        lendingPath(() => LENDING_PATHS.loans(target.tenantId, externalId)),
         signal,
       );
       if (body === undefined) return [];
@@ -156,6 +156,47 @@ export function createLendingSystemClient(options: LendingSystemClientOptions): 
       return loans;
     },
   };
+}
+
+/**
+ * The body as text, refused as soon as it passes `limit` bytes: a lending system that sends
+ * gigabytes costs us at most the limit, never the whole answer in memory.
+ */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw invalidAnswer('the answer is larger than 8 MiB');
+  }
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw invalidAnswer('the answer is larger than 8 MiB');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** A contract path, or a rejection before any request when an id would rewrite the path. */
+function lendingPath(build: () => string): string {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof UnusablePathSegmentError) {
+      throw new LendingSystemError(ENRICHMENT_FAILURE_CODES.rejected, error.message, {
+        canRetry: false,
+      });
+    }
+    throw error;
+  }
 }
 
 function invalidAnswer(message: string): LendingSystemError {

@@ -23,6 +23,8 @@ const READINESS_CHECK_TIMEOUT_MS = 2_000;
  */
 export async function startHealthServer(options: {
   port: number;
+  /** HTTP_HOST; unset listens on every interface (Node: `::`, or `0.0.0.0` without IPv6) */
+  host?: string;
   registry: Registry;
   readiness: ReadinessCheck[];
   /**
@@ -85,7 +87,7 @@ export async function startHealthServer(options: {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, () => resolve());
+    server.listen({ port: options.port, host: options.host }, () => resolve());
   });
   const address = server.address();
   return {

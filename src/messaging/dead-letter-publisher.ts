@@ -1,5 +1,6 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { ValidationFailure } from '../contracts/error-codes.ts';
+import { shelterProducerHeaders } from './dead-letter-records.ts';
 
 export interface DeadLetter {
   message: KafkaMessage;
@@ -17,12 +18,13 @@ export interface DeadLetterHeaderContext {
 
 /**
  * SPEC §4.4: the original key and value bytes, untouched, plus headers that say why. The
- * original headers are kept too, so a redrive can restore the message as it was.
+ * original headers are kept too, so a redrive can restore the message as it was; those under
+ * the service's own names are sheltered first, so the reasons are always the service's.
  */
 export function deadLetterHeaders(letter: DeadLetter, context: DeadLetterHeaderContext): IHeaders {
   const failure = letter.failure;
   return {
-    ...(letter.message.headers ?? {}),
+    ...shelterProducerHeaders(letter.message.headers ?? {}),
     'error.code': failure.code,
     'error.message': failure.message,
     ...(failure.path ? { 'error.path': failure.path } : {}),

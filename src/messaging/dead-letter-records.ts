@@ -1,22 +1,5 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
-/**
- * The headers the service adds to a dead letter (SPEC §4.4, dead-letter-publisher.ts) and that
- * a redrive takes off again: what remains are the headers the original message carried.
- */
-export const DEAD_LETTER_HEADER_NAMES: readonly string[] = [
-  'error.code',
-  'error.message',
-  'error.path',
-  'original.topic',
-  'original.partition',
-  'original.offset',
-  'original.timestamp',
-  'failed.at',
-  'service.version',
-  'replay.run-id',
-];
-
 /** The headers a redrive adds: where the message came back from, when, and how often. */
 export const REDRIVE_HEADER_NAMES = {
   source: 'redrive.source',
@@ -24,6 +7,50 @@ export const REDRIVE_HEADER_NAMES = {
   runId: 'redrive.run-id',
   count: 'redrive.count',
 } as const;
+
+/**
+ * The names the service writes: on a dead letter `error.*`, `original.*`, `failed.at`,
+ * `service.version` and, from a replay, `replay.*` (SPEC §4.4, dead-letter-publisher.ts); on a
+ * redriven message `redrive.*`. Only the service may speak under them.
+ */
+export function isServiceHeaderName(name: string): boolean {
+  return (
+    /^(?:error|original|replay|redrive)\./.test(name) ||
+    name === 'failed.at' ||
+    name === 'service.version'
+  );
+}
+
+/**
+ * A producer's own header under one of the service's names travels in a dead letter under this
+ * prefix (itself one of the service's names, so the renaming can be undone without doubt).
+ */
+export const SHELTERED_HEADER_PREFIX = 'original.header.';
+
+/**
+ * A message's headers as a dead letter carries them: a producer that sends `error.path` or
+ * `replay.run-id` itself cannot make a letter lie about why it failed, as the service's reasons
+ * are the only ones under those names; and nothing the producer sent is lost, so a redrive
+ * restores the message as it was (restoreProducerHeaders).
+ */
+export function shelterProducerHeaders(headers: IHeaders): IHeaders {
+  const sheltered: IHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    sheltered[isServiceHeaderName(name) ? `${SHELTERED_HEADER_PREFIX}${name}` : name] = value;
+  }
+  return sheltered;
+}
+
+/** The original message's headers out of a dead letter's: the service's own left out. */
+export function restoreProducerHeaders(headers: IHeaders): IHeaders {
+  const restored: IHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(SHELTERED_HEADER_PREFIX))
+      restored[name.slice(SHELTERED_HEADER_PREFIX.length)] = value;
+    else if (!isServiceHeaderName(name)) restored[name] = value;
+  }
+  return restored;
+}
 
 /** Where a dead letter is: its own coordinates on the DLQ topic. */
 export interface DeadLetterPosition {
@@ -69,10 +96,7 @@ export function readDeadLetter(
   const originalTopic = text('original.topic');
   const originalPartition = text('original.partition');
   const originalOffset = text('original.offset');
-  const originalHeaders: IHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!DEAD_LETTER_HEADER_NAMES.includes(name)) originalHeaders[name] = value;
-  }
+  const originalHeaders = restoreProducerHeaders(headers);
   return {
     position: { topic, partition, offset: message.offset },
     timestamp: Number(message.timestamp),
@@ -103,8 +127,8 @@ export function positionText(position: Pick<DeadLetterPosition, 'partition' | 'o
 
 /**
  * The message a redrive sends back to the input topic: the original key, value and headers,
- * untouched, plus headers that record the redrive (a later dead letter of it keeps them, so
- * `redrive.count` shows a message going round).
+ * untouched, plus headers that record the redrive, replacing any of that name (a later dead
+ * letter of it keeps them, sheltered, so `redrive.count` shows a message going round).
  */
 export function redriveMessage(
   letter: DeadLetterRecord,

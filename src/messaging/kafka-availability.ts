@@ -5,6 +5,7 @@ import {
   type Dependency,
 } from '../application/wait-for-dependency.ts';
 import type { Config } from '../config/config.ts';
+import { CustomerSyncError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createKafka } from './kafka-client.ts';
 
@@ -38,13 +39,22 @@ export function classifyKafkaFailure(error: unknown): ConnectFailure | undefined
       type?: unknown;
       retriable?: unknown;
     };
-    if (
-      name === 'KafkaJSSASLAuthenticationError' ||
-      (typeof type === 'string' && REFUSED_TYPES.has(type))
-    )
+    // kafka-tls-check.ts: a broker certificate we do not trust, or one that refuses ours; its
+    // message names what to fix.
+    if (current instanceof CustomerSyncError && current.code === 'kafka.tls_refused')
+      return { kind: 'misconfigured', reason: current.message, variable: 'KAFKA_SSL_CA', fix: '' };
+    if (name === 'KafkaJSSASLAuthenticationError')
       return {
         kind: 'misconfigured',
-        reason: `the broker refused us (${typeof type === 'string' ? type : 'SASL authentication failed'})`,
+        // kafkajs' words name the mechanism, never the password.
+        reason: `the broker refused the credentials (${firstLine(current)})`,
+        variable: 'KAFKA_SASL_USERNAME',
+        fix: SASL_FIX,
+      };
+    if (typeof type === 'string' && REFUSED_TYPES.has(type))
+      return {
+        kind: 'misconfigured',
+        reason: `the broker refused us (${type})`,
         variable: 'KAFKA_SASL_USERNAME',
         fix: SASL_FIX,
       };
@@ -74,6 +84,10 @@ export function classifyKafkaFailure(error: unknown): ConnectFailure | undefined
       (current as { originalError?: unknown }).originalError;
   }
   return sawKafkaError ? { kind: 'unreachable', reason: describeKafkaError(error) } : undefined;
+}
+
+function firstLine(error: unknown): string {
+  return String((error as { message?: unknown }).message ?? '').split('\n')[0] ?? '';
 }
 
 function describeKafkaError(error: unknown): string {

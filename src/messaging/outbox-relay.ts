@@ -1,7 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import { kafkaKeyOf } from '../domain/customer-key.ts';
-import { describeFailure } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../persistence/outbox-store.ts';
@@ -43,7 +42,8 @@ export interface OutboxRelay {
 
 /**
  * SPEC §4.6: publishes the outbox to customer.updated in id order (per-customer order), at
- * least once, and deletes what Kafka acknowledged. Only the replica holding the lease relays.
+ * least once, and deletes what Kafka acknowledged. Each replica relays the shards its lease
+ * holds (outbox-store.ts), one replica per shard.
  * The loop must never throw: every failure is logged, counted and retried with backoff.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -87,10 +87,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return entries.length;
   }
 
+  let reportedShards = '';
+  /** The shards held, as a metric and, when they change, a log line (README "Sharded relay"). */
+  function reportShards(shards: readonly number[]) {
+    options.metrics.relayShardsHeld.set(shards.length);
+    options.metrics.relayLeader.set(shards.length > 0 ? 1 : 0);
+    const listed = shards.join(',');
+    if (listed !== reportedShards) log.info({ shards }, 'outbox relay shards changed');
+    reportedShards = listed;
+  }
+
   async function dropLease() {
     const held = lease;
     lease = undefined;
-    options.metrics.relayLeader.set(0);
+    reportShards([]);
     await held?.release().catch(() => {});
   }
 
@@ -104,8 +114,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await idle(Math.max(options.pollIntervalMs, 1_000));
           continue;
         }
-        options.metrics.relayLeader.set(1);
         const published = await publishOnce(lease);
+        reportShards(lease.shards());
         failures = 0;
         if (published === 0) {
           if (!running) return; // drained
@@ -114,7 +124,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (error) {
         const delayMs = backoffDelayMs(failures++, options.retry);
         options.metrics.retries.inc({ stage: 'outbox-relay' });
-        log.warn({ failure: describeFailure(error), delayMs }, 'outbox relay failed, retrying');
+        log.warn({ failure: error, delayMs }, 'outbox relay failed, retrying');
         // The lease's connection may be gone; take it again rather than trust it.
         await dropLease();
         if (!running && Date.now() + delayMs >= drainDeadline) return;

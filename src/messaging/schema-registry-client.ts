@@ -1,9 +1,13 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Ajv, type AnySchema } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { Type } from 'avsc';
 import { CustomerSyncError } from '../errors.ts';
+import {
+  boundedJsonSchema,
+  createJsonSchemaCompiler,
+  type JsonWriterSchema,
+  type LibraryJsonSchema,
+} from './json-schema-compiler.ts';
+import { PatternWorkMeter, UNSUPPORTED_PATTERN } from './linear-time-regexp.ts';
 
 /** Where the Confluent-compatible Schema Registry is, and how to talk to it (SPEC §8). */
 export interface SchemaRegistryConnection {
@@ -15,20 +19,17 @@ export interface SchemaRegistryConnection {
 }
 
 /** A writer schema as the decoder needs it: what kind, and the parsed schema. */
+export type { JsonSchemaVerdict, JsonWriterSchema } from './json-schema-compiler.ts';
+
 export type WriterSchema =
-  | { kind: 'avro'; schema: AvroWriterSchema }
-  | { kind: 'json' }
+  /** An avsc type: read through decodeAvroBounded, never fromBuffer alone. */
+  | { kind: 'avro'; schema: Type }
+  | { kind: 'json'; schema: JsonWriterSchema }
   | { kind: 'unsupported'; schemaType: string }
   /** The registry says it has no schema with this id. */
   | { kind: 'unknown-id' }
-  /** The registry has it, but it cannot be parsed or compiled here. */
-  | { kind: 'unusable' };
-
-/** An avsc record type: the fields the Avro conversion walks, and the decoder. */
-export interface AvroWriterSchema {
-  readonly fields: ReadonlyArray<{ name: string; type: unknown; defaultValue(): unknown }>;
-  fromBuffer(buffer: Buffer): unknown;
-}
+  /** The registry has it, but it cannot be parsed or compiled here; `reason` names no data. */
+  | { kind: 'unusable'; reason?: string };
 
 /** The Schema Registry adapter: the wire format through the library, plus the REST calls. */
 export interface SchemaRegistryClient {
@@ -59,6 +60,8 @@ export function createSchemaRegistryClient(
   connection: SchemaRegistryConnection,
 ): SchemaRegistryClient {
   const baseUrl = connection.url.replace(/\/+$/, '');
+  // One meter for every JSON Schema: validation is synchronous, so one message at a time.
+  const patternWork = new PatternWorkMeter();
   const library = new SchemaRegistry(
     {
       host: baseUrl,
@@ -69,7 +72,7 @@ export function createSchemaRegistryClient(
       retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 },
       middlewares: [requestTimeout(connection.timeoutMs)],
     },
-    { [SchemaType.JSON]: { ajvInstance: createJsonSchemaCompiler() } },
+    { [SchemaType.JSON]: { ajvInstance: createJsonSchemaCompiler(patternWork) } },
   );
 
   async function request(
@@ -113,7 +116,15 @@ export function createSchemaRegistryClient(
     return status === 404 && (body as { error_code?: unknown })?.error_code === SCHEMA_NOT_FOUND;
   }
 
+  /**
+   * Schema ids are immutable, so a schema that cannot be compiled here never will be: remembered,
+   * or the library (which caches only what compiles) would fetch and compile it per message.
+   */
+  const unusable = new Map<number, WriterSchema>();
+
   async function writerSchema(id: number): Promise<WriterSchema> {
+    const known = unusable.get(id);
+    if (known !== undefined) return known;
     let schema: unknown;
     try {
       schema = await library.getSchema(id);
@@ -121,7 +132,9 @@ export function createSchemaRegistryClient(
       const status = (error as { status?: unknown }).status;
       if ((error as { name?: unknown }).name !== 'ResponseError' || typeof status !== 'number') {
         // The registry answered with a schema the library cannot parse or compile.
-        return { kind: 'unusable' };
+        const refused: WriterSchema = { kind: 'unusable', ...reasonOf(error) };
+        unusable.set(id, refused);
+        return refused;
       }
       if (status === 404 && (await confirmsUnknownId(id))) return { kind: 'unknown-id' };
       throw registryUnavailable(
@@ -130,17 +143,28 @@ export function createSchemaRegistryClient(
       );
     }
     const type = library.cache.getSchema(id)?.type;
-    if (type === SchemaType.AVRO) return { kind: 'avro', schema: schema as AvroWriterSchema };
-    if (type === SchemaType.JSON) return { kind: 'json' };
+    if (type === SchemaType.AVRO) return { kind: 'avro', schema: schema as Type };
+    if (type === SchemaType.JSON) {
+      return { kind: 'json', schema: boundedJsonSchema(schema as LibraryJsonSchema, patternWork) };
+    }
     return { kind: 'unsupported', schemaType: String(type) };
   }
 
   return {
     library,
     writerSchema,
-    isCached: (id) => library.cache.getSchema(id) !== undefined,
+    isCached: (id) => unusable.has(id) || library.cache.getSchema(id) !== undefined,
     request,
   };
+}
+
+/**
+ * Why a schema would not compile, when it is ours to say (a pattern RE2 cannot run). The
+ * library rewraps compile errors keeping only their message, hence the match on it.
+ */
+function reasonOf(error: unknown): { reason?: string } {
+  const message = error instanceof Error ? error.message : '';
+  return message.startsWith(UNSUPPORTED_PATTERN) ? { reason: message.slice(0, 200) } : {};
 }
 
 function registryUnavailable(what: string, cause: unknown): CustomerSyncError {
@@ -180,40 +204,4 @@ function requestTimeout(timeoutMs: number): Middleware {
   return () => ({
     prepareRequest: (next) => next().then((request) => request.enhance({ timeout: timeoutMs })),
   });
-}
-
-/**
- * Compiles the JSON Schemas producers register, with the draft each one declares (2020-12,
- * 2019-09, else draft-07) and the standard formats. A fresh Ajv per schema: two versions of one
- * schema share an `$id`, which a single Ajv instance refuses to hold twice. Not strict: a
- * producer's schema may carry vendor keywords (e.g. `javaType`) that Ajv would reject.
- */
-function createJsonSchemaCompiler() {
-  let references: Array<{ schema: AnySchema; key: string | undefined }> = [];
-  const compiler = {
-    addSchema(schema: AnySchema | AnySchema[], key?: string) {
-      for (const one of Array.isArray(schema) ? schema : [schema])
-        references.push({ schema: one, key });
-      return compiler;
-    },
-    compile(schema: AnySchema) {
-      const ajv = ajvFor(schema);
-      for (const reference of references) ajv.addSchema(reference.schema, reference.key);
-      references = [];
-      return ajv.compile(schema);
-    },
-  };
-  return compiler as unknown as Ajv;
-}
-
-function ajvFor(schema: AnySchema): Ajv {
-  const draft = typeof schema === 'object' ? String(schema.$schema ?? '') : '';
-  const options = { strict: false, allowUnionTypes: true };
-  const ajv = draft.includes('2020-12')
-    ? new Ajv2020(options)
-    : draft.includes('2019-09')
-      ? new Ajv2019(options)
-      : new Ajv(options);
-  addFormats.default(ajv);
-  return ajv;
 }

@@ -1,7 +1,11 @@
 import { checkPayloadSize, decodeJsonMessage } from '../contracts/customer-update-requested.ts';
-import { fromAvroUpdateRequest } from '../contracts/customer-update-requested-avro.ts';
+import {
+  type AvroRecordSchema,
+  fromAvroUpdateRequest,
+} from '../contracts/customer-update-requested-avro.ts';
 import { ERROR_CODES, type ErrorCode } from '../contracts/error-codes.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { decodeAvroBounded } from './avro-bounded-decoding.ts';
 import {
   type DecodedMessage,
   type UpdateRequestDecoder,
@@ -29,7 +33,9 @@ export interface SchemaRegistryDecoderOptions {
  *
  * Failures: an unknown schema id -> `schema.unknown_id`; a value its schema cannot read ->
  * `schema.mismatch`; the registry unreachable -> a retryable error, so the consumer pauses the
- * partition and retries, never skips (SPEC §4.5).
+ * partition and retries, never skips (SPEC §4.5). Decoding is bounded whatever the bytes and
+ * the schema (SPEC §4.4): Avro through decodeAvroBounded, JSON through the plain-JSON decoder
+ * and a JSON Schema compiled for bounded time (json-schema-compiler.ts).
  */
 export function createSchemaRegistryDecoder(
   options: SchemaRegistryDecoderOptions,
@@ -80,7 +86,7 @@ export function createSchemaRegistryDecoder(
       case 'unusable':
         return rejected(
           ERROR_CODES.schemaMismatch,
-          `schema ${id} from the Schema Registry cannot be parsed or compiled here`,
+          `schema ${id} from the Schema Registry cannot be parsed or compiled here${writer.reason ? `: ${writer.reason}` : ''}`,
         );
       case 'unsupported':
         return rejected(
@@ -88,33 +94,33 @@ export function createSchemaRegistryDecoder(
           `schema ${id} is ${writer.schemaType}; only Avro and JSON Schema are accepted`,
         );
       case 'avro': {
-        let record: unknown;
-        try {
-          record = writer.schema.fromBuffer(value.subarray(HEADER_BYTES));
-        } catch {
-          // avsc's message may quote the bytes it read: not passed on (PII).
-          return rejected(
-            ERROR_CODES.schemaMismatch,
-            `the value does not decode with its Avro schema (id ${id})`,
-          );
-        }
-        const converted = fromAvroUpdateRequest(record, writer.schema);
+        const decoded = decodeAvroBounded(writer.schema, value.subarray(HEADER_BYTES), id);
+        if (!decoded.ok) return decoded;
+        const converted = fromAvroUpdateRequest(
+          decoded.value,
+          writer.schema as unknown as AvroRecordSchema,
+        );
         return converted.ok ? validateDecodedValue(converted.value, key) : converted;
       }
       case 'json': {
-        let decoded: unknown;
-        try {
-          // The library parses the JSON and validates it against the writer's JSON Schema.
-          decoded = await registry.library.decode(value);
-        } catch (error) {
-          const paths = (error as { paths?: unknown }).paths;
-          const where = Array.isArray(paths) && paths.length > 0 ? ` at ${firstPath(paths)}` : '';
+        // The same decoding as plain JSON (strict UTF-8, DECODING_LIMITS), then the schema.
+        const decoded = decodeJsonMessage(value.subarray(HEADER_BYTES), options.maxMessageBytes);
+        if (!decoded.ok) return decoded;
+        const verdict = writer.schema.validate(decoded.value);
+        if (!verdict.ok && 'tooCostly' in verdict) {
+          return rejected(
+            ERROR_CODES.schemaValidationTooCostly,
+            `checking the value against the patterns of its JSON Schema (id ${id}) would cost more than one message is allowed`,
+          );
+        }
+        if (!verdict.ok) {
+          const where = verdict.paths.length > 0 ? ` at ${firstPath(verdict.paths)}` : '';
           return rejected(
             ERROR_CODES.schemaMismatch,
             `the value does not match its JSON Schema (id ${id})${where}`,
           );
         }
-        return validateDecodedValue(decoded, key);
+        return validateDecodedValue(decoded.value, key);
       }
     }
   }
@@ -145,8 +151,7 @@ function rejected(code: ErrorCode, message: string): DecodedMessage {
 }
 
 /** Ajv reports JSON Pointers of the instance (`/data/phone`): field names, never values. */
-function firstPath(paths: unknown[]): string {
-  const first = paths[0];
-  const pointer = Array.isArray(first) ? String(first[0] ?? '') : String(first ?? '');
+function firstPath(paths: readonly string[]): string {
+  const pointer = paths[0] ?? '';
   return pointer === '' ? 'the top level' : pointer.slice(0, 100);
 }

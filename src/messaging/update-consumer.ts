@@ -110,10 +110,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   consumer.on(consumer.events.CRASH, (event) => {
     member = false;
     const error = event.payload.error;
-    options.logger.error(
-      { failure: describeFailure(error), restart: event.payload.restart },
-      'consumer crashed',
-    );
+    options.logger.error({ failure: error, restart: event.payload.restart }, 'consumer crashed');
     if (!event.payload.restart) options.onFatal?.(error);
   });
 
@@ -167,7 +164,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
           const delayMs = backoffDelayMs(attempt, options.retry);
           options.metrics.retries.inc({ stage: 'apply' });
           log.warn(
-            { attempt, delayMs, failure: describeFailure(error) },
+            { attempt, delayMs, failure: error },
             'transient failure, partition paused, retrying',
           );
           resume ??= payload.pause();
@@ -220,7 +217,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       } catch (error) {
         // Applied and recorded: whoever reads this partition next finds these as duplicates.
         log.warn(
-          { failure: describeFailure(error), offset: nextOffset },
+          { failure: error, offset: nextOffset },
           'offset commit failed; will be retried by the next commit',
         );
       }

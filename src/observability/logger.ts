@@ -1,47 +1,14 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { scrubErrorMessage, serializeError } from './error-serializer.ts';
+import { redactLogRecord } from './log-redaction.ts';
 
 export type { Logger };
 
-/** Customer fields that are personal data (SPEC §8): never written to a log line. */
-const PII_FIELDS = [
-  'firstName',
-  'lastName',
-  'email',
-  'phone',
-  'birthday',
-  'ssnLast4',
-  'address1',
-  'address2',
-  'city',
-  'zip',
-  'first_name',
-  'last_name',
-  'ssn_last4',
-] as const;
-
 /**
- * Our own log calls never pass customer data; redaction is the second line of defence for the
- * day someone logs an event, a row or a snapshot by mistake, at any depth we can foresee.
+ * The one logger (pino, JSON lines). Every record and every child's bindings pass through
+ * redactLogRecord (customer data at any depth, errors through the one serializer), so a log
+ * call cannot print personal data by accident (SPEC §8).
  */
-export const REDACTED_PATHS: string[] = [
-  ...PII_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]),
-  'metadata',
-  '*.metadata',
-  '*.*.metadata',
-  'data',
-  '*.data',
-  'payload',
-  '*.payload',
-  'value',
-  '*.value',
-  'password',
-  '*.password',
-  'token',
-  '*.token',
-  'authorization',
-  '*.authorization',
-];
-
 export function createLogger(
   options: { level: string; name?: string },
   destination?: pino.DestinationStream,
@@ -49,10 +16,37 @@ export function createLogger(
   const loggerOptions: LoggerOptions = {
     level: options.level,
     name: options.name ?? 'customer-sync',
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: {
+      level: (label) => ({ level: label }),
+      bindings: (bindings) => redactLogRecord(bindings),
+      log: (record) => redactLogRecord(record),
+    },
+    serializers: {
+      err: (error: unknown) => (error instanceof Error ? serializeError(error) : error),
+    },
+    hooks: {
+      // `logger.error(error)` makes pino take the error's raw message as the line's message.
+      logMethod(args, method) {
+        const [first, second] = args as unknown[];
+        if (first instanceof Error && typeof second !== 'string') {
+          return method.call(this, { err: first }, scrubErrorMessage(first.message));
+        }
+        const err = (first as { err?: unknown } | null)?.err;
+        if (typeof first === 'object' && err instanceof Error && typeof second !== 'string') {
+          return method.call(this, first as object, scrubErrorMessage(err.message));
+        }
+        return method.apply(this, args);
+      },
+    },
   };
-  return destination ? pino(loggerOptions, destination) : pino(loggerOptions);
+  const logger = destination ? pino(loggerOptions, destination) : pino(loggerOptions);
+  // pino formats only the root's bindings; a child's go through the same pass here (children
+  // of children inherit this, as pino makes each child from its parent).
+  const child = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, redactLogRecord(bindings), childOptions);
+  } as Logger['child'];
+  return logger;
 }

@@ -123,7 +123,12 @@ export function createMetrics() {
     }),
     relayLeader: new Gauge({
       name: 'customer_sync_outbox_relay_leader',
-      help: '1 while this replica holds the outbox relay lease',
+      help: '1 while this replica holds at least one outbox shard (it relays)',
+      registers,
+    }),
+    relayShardsHeld: new Gauge({
+      name: 'customer_sync_outbox_shards_held',
+      help: 'outbox shards this replica relays; across replicas they add up to OUTBOX_SHARDS',
       registers,
     }),
   };

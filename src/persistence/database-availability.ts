@@ -6,6 +6,7 @@ import {
   classifySocketFailure,
   type Dependency,
 } from '../application/wait-for-dependency.ts';
+import { type DatabaseEndpoint, endpointOf, postgresSslOption } from './database-tls.ts';
 import { MIGRATION_LOCK_ID, MIGRATIONS_FOLDER } from './migrate.ts';
 
 /** Where the database is, for log lines and errors: host:port only, never the credentials. */
@@ -60,7 +61,7 @@ export function classifyDatabaseFailure(error: unknown): ConnectFailure | undefi
     };
   if (CLIENT_CONNECTION_CODES.has(code) || NOT_YET.some((prefix) => code.startsWith(prefix)))
     return { kind: 'unreachable', reason: `the server is not accepting connections (${code})` };
-  return classifySocketFailure(code, 'DATABASE_URL (sslmode)');
+  return classifySocketFailure(code, 'DATABASE_SSL_MODE and DATABASE_SSL_CA');
 }
 
 export interface DatabaseProbeResult {
@@ -75,10 +76,13 @@ export interface DatabaseProbeResult {
  * otherwise a configuration error: nobody is going to migrate it.
  */
 export async function probeDatabase(
-  url: string,
+  target: string | DatabaseEndpoint,
   options: { checkSchema: boolean; connectTimeoutSeconds?: number },
 ): Promise<DatabaseProbeResult> {
+  const { url, tls } = endpointOf(target);
   const sql = postgres(url, {
+    // The service's own TLS settings: a probe that connected differently would prove nothing.
+    ssl: postgresSslOption(tls, url),
     max: 1,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},

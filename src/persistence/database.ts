@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql } from 'postgres';
+import { type DatabaseEndpoint, endpointOf, postgresSslOption } from './database-tls.ts';
 import * as schema from './schema.ts';
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -39,12 +40,16 @@ export interface ConnectDatabaseOptions {
   idleInTransactionSessionTimeoutMs?: number;
 }
 
+/** A pool on `target`: a URL, or a URL with its TLS settings (DATABASE_SSL_MODE, …). */
 export function connectDatabase(
-  url: string,
+  target: string | DatabaseEndpoint,
   options: ConnectDatabaseOptions = {},
 ): DatabaseConnection {
+  const { url, tls } = endpointOf(target);
   const sql = postgres(url, {
     max: options.poolMax ?? 10,
+    // Also used by the LISTEN connections postgres.js opens for this pool.
+    ssl: postgresSslOption(tls, url),
     // The service logs its own, PII-free account of failures; postgres.js notices are noise.
     onnotice: () => {},
     // Sent as run-time parameters when each connection starts.

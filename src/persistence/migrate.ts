@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { type DatabaseEndpoint, endpointOf, postgresSslOption } from './database-tls.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -13,8 +14,9 @@ export const MIGRATION_LOCK_ID = 7_301_964_220_118n;
  * recommends. Replicas that start together take turns through an advisory lock, so a rolling
  * deploy never runs the same migration twice at once.
  */
-export async function applyMigrations(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+export async function applyMigrations(target: string | DatabaseEndpoint): Promise<void> {
+  const { url, tls } = endpointOf(target);
+  const sql = postgres(url, { max: 1, onnotice: () => {}, ssl: postgresSslOption(tls, url) });
   try {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
     try {

@@ -1,4 +1,6 @@
-import { registerHooks } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { createRequire, registerHooks } from 'node:module';
+import { join } from 'node:path';
 
 /**
  * postgres.js 3.4.9 (the latest) defers small writes behind a setImmediate. When a connection
@@ -20,8 +22,11 @@ import { registerHooks } from 'node:module';
  * was answering.
  *
  * A database outage must be a retry, never a crash or a hang (SPEC §4.5), so until a fixed
- * release exists the driver's source is mended as it loads. Only the service entry points
- * install this, before they import the driver.
+ * release exists the driver's source is mended as it loads. The fix is written for exactly
+ * postgres.js 3.4.9 (pinned in package.json); every entry point (the CLI and service, the
+ * bench, the dev stack, the test runner) installs it before anything imports the driver, and
+ * refuses to start when the installed driver's source is not the one the fix was written for:
+ * running unmended would bring back the crash and the stall.
  */
 const FIXES: Array<[broken: string, mended: string]> = [
   [
@@ -47,40 +52,101 @@ const FIXES: Array<[broken: string, mended: string]> = [
 ];
 
 const DRIVER_CONNECTION = /\/node_modules\/postgres\/(cjs\/)?src\/connection\.js$/;
+/** The driver's two builds: ES modules (what we import) and CommonJS (what require finds). */
+const DRIVER_BUILDS = ['src/connection.js', 'cjs/src/connection.js'];
 
-export type DriverFixOutcome = 'installed' | 'already-fixed-upstream';
+/** The installed driver is not the one the fix was written for; nothing may run unmended. */
+export class DriverFixError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DriverFixError';
+  }
+}
 
 let installed = false;
 
-/** Mends the driver's source as it loads; call before anything imports `postgres`. */
-export function installPostgresDriverFix(onUnexpectedSource?: (detail: string) => void): void {
+/** The directory of the installed postgres.js, as our own imports of it resolve. */
+export function installedDriverDirectory(): string {
+  const entry = createRequire(import.meta.url).resolve('postgres');
+  return entry.replace(/cjs[\\/]src[\\/]index\.js$/, '');
+}
+
+/**
+ * Checks that every fix applies to both builds of the driver in `driverDirectory`, then mends
+ * the driver's source as it loads. Call before anything imports `postgres`; throws a
+ * DriverFixError (one line: which version, which file) when a fix does not apply.
+ */
+export function installPostgresDriverFix(driverDirectory = installedDriverDirectory()): void {
   if (installed) return;
+  verifyDriverFix(driverDirectory);
   installed = true;
   registerHooks({
     load(url, context, nextLoad) {
       const result = nextLoad(url, context);
       if (!DRIVER_CONNECTION.test(url) || result.source === undefined || result.source === null)
         return result;
-      return { ...result, source: mendDriverSource(String(result.source), onUnexpectedSource) };
+      return { ...result, source: mendDriverSource(String(result.source)) };
     },
   });
 }
 
-/** Applies the fixes; exported for its unit test. */
-export function mendDriverSource(
-  source: string,
-  onUnexpectedSource?: (detail: string) => void,
-): string {
+/** For an entry point: the fix installed, or one line on stderr and exit code 1. */
+export function installPostgresDriverFixOrExit(program: string): void {
+  try {
+    installPostgresDriverFix();
+  } catch (error) {
+    if (!(error instanceof DriverFixError)) throw error;
+    process.stderr.write(`${program}: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** Throws a DriverFixError unless every fix applies to both builds in `driverDirectory`. */
+export function verifyDriverFix(driverDirectory: string): void {
+  const version = driverVersion(driverDirectory);
+  for (const build of DRIVER_BUILDS) {
+    let source: string;
+    try {
+      source = readFileSync(join(driverDirectory, build), 'utf8');
+    } catch {
+      throw new DriverFixError(
+        `postgres.js ${version}: ${build} cannot be read, so the driver fix cannot be applied (run npm ci)`,
+      );
+    }
+    const missing = unappliedFixes(source);
+    if (missing > 0) {
+      throw new DriverFixError(
+        `postgres.js ${version} is not the version src/persistence/postgres-driver-fix.ts was written for (${PATCHED_DRIVER_VERSION}): ${missing} of its ${FIXES.length} fixes do not apply to ${build}; install the pinned version (npm ci) or rewrite the fix`,
+      );
+    }
+  }
+}
+
+/** The version postgres-driver-fix.ts was written and tested for (package.json pins it). */
+export const PATCHED_DRIVER_VERSION = '3.4.9';
+
+function driverVersion(driverDirectory: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(driverDirectory, 'package.json'), 'utf8'));
+    return typeof manifest.version === 'string' ? manifest.version : 'of unknown version';
+  } catch {
+    return 'of unknown version';
+  }
+}
+
+/** How many of the fixes neither apply to nor are already in `source`. */
+export function unappliedFixes(source: string): number {
+  return FIXES.filter(([broken, fixed]) => !source.includes(fixed) && !source.includes(broken))
+    .length;
+}
+
+/** Applies the fixes (each once: applying them to mended source changes nothing). */
+export function mendDriverSource(source: string): string {
+  if (unappliedFixes(source) > 0)
+    throw new DriverFixError('postgres.js connection.js changed under the driver fix');
   let mended = source;
   for (const [broken, fixed] of FIXES) {
-    if (mended.includes(fixed)) continue;
-    if (!mended.includes(broken)) {
-      onUnexpectedSource?.(
-        'postgres.js connection.js changed: check whether the socket-close fix is still needed',
-      );
-      continue;
-    }
-    mended = mended.replace(broken, fixed);
+    if (!mended.includes(fixed)) mended = mended.replace(broken, fixed);
   }
   return mended;
 }

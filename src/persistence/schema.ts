@@ -111,6 +111,17 @@ export const outbox = pgTable('outbox', {
    */
   payload: json('payload').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /**
+   * The customer's hash, for the relay's shards: a row is in shard `key_hash % OUTBOX_SHARDS`,
+   * so all of a customer's rows are in one shard and keep their order (SPEC §4.6). Computed by
+   * Postgres from the key, so every writer of the outbox gets it; the shard count is applied
+   * when reading, so changing it rewrites nothing (README "Sharded relay").
+   */
+  keyHash: integer('key_hash')
+    .notNull()
+    .generatedAlwaysAs(
+      sql`(hashtextextended(tenant_id || ':' || external_id, 0) & 2147483647)::integer`,
+    ),
 });
 
 /** Loans imported from the tenant's lending system (SPEC §6). */

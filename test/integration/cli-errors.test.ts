@@ -107,6 +107,48 @@ describe('the command line, given bad input', () => {
     assert.equal(customerSync(['run', '--wait']).code, 2, 'the service always waits');
   });
 
+  it('refuses an http:// lending system for a tenant, and ids that would rewrite its paths', () => {
+    const env = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+    const insecure = customerSync(
+      [
+        'tenants',
+        'set',
+        'tenant-a',
+        '--task-types',
+        'collections',
+        '--lending-api-url',
+        'http://l.example',
+      ],
+      env,
+    );
+    assert.equal(insecure.code, 2);
+    assert.deepEqual(insecure.stderr, [
+      'customer-sync: tenants set: --lending-api-url must be an https:// URL (LENDING_API_ALLOW_INSECURE_HTTP=true allows http://, for development only)',
+    ]);
+    for (const tenantId of ['.', '..']) {
+      const dots = customerSync(['tenants', 'set', tenantId, '--task-types', 'collections'], env);
+      assert.equal(dots.code, 2);
+      assert.match(dots.stderr[0] ?? '', /<tenantId> must be .* \(and not '\.' or '\.\.'\)/);
+    }
+  });
+
+  it('refuses SASL credentials over plaintext Kafka without sending them anywhere', () => {
+    const { code, stderr } = customerSync(['run'], {
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'svc',
+      KAFKA_SASL_PASSWORD: 'hunter3',
+    });
+    assert.equal(code, 78);
+    assert.equal(stderr.length, 1);
+    assert.match(
+      stderr[0] ?? '',
+      /configuration: KAFKA_SASL_MECHANISM over a plaintext connection/,
+    );
+    assert.doesNotMatch(stderr.join('\n'), /hunter3/);
+  });
+
   it('shows help for every command', () => {
     const usage = customerSync(['--help']);
     assert.equal(usage.code, 0);

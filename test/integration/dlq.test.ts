@@ -198,3 +198,67 @@ describe('dlq: inspect dead letters and redrive them after a fix', () => {
     }
   });
 });
+
+describe('dlq: what a producer wrote is shown, never obeyed (issue 14)', () => {
+  const ESC = '\u001b';
+  const hostileKey = `tenant-a:${ESC}]0;pwned${ESC}\\evil${ESC}[2J`;
+  let fixture: Awaited<ReturnType<typeof startPipelineFixture>>;
+  let env: Record<string, string>;
+
+  before(async () => {
+    fixture = await startPipelineFixture({ partitions: 1 });
+    env = cliEnvironment({ topics: fixture.topics });
+    await fixture.newService().start();
+    await fixture.publishRaw([
+      {
+        key: hostileKey,
+        value: `{not json${ESC}[31m`,
+        headers: {
+          [`x-${ESC}[31mred`]: `${ESC}[2Jcleared\u009b31m`,
+          // A producer's own reasons must not become the letter's.
+          'error.path': 'data.forged',
+          'error.code': 'forged.code',
+          'replay.run-id': 'forged-run',
+        },
+      },
+    ]);
+    await fixture.deadLetters.waitForCount(1);
+  });
+
+  /** No byte a terminal would act on: ESC, other C0 and C1 controls. */
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting that none is printed
+  const TERMINAL_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/u;
+
+  it('escapes control characters in keys, header names and values in list and show', async () => {
+    const list = await runCli(['dlq', 'list'], { env });
+    assert.equal(list.code, 0, list.stderr);
+    assert.doesNotMatch(list.stdout, TERMINAL_CONTROL);
+    assert.ok(list.stdout.includes('tenant-a:\\x1b]0;pwned\\x1b\\\\evil\\x1b[2J'), list.stdout);
+    assert.match(list.stdout, /decode\.malformed/);
+    assert.doesNotMatch(list.stdout, /forged/);
+
+    const where = `0:${fixture.deadLetters.messages[0]?.offset}`;
+    const shown = await runCli(['dlq', 'show', where, '--reveal'], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.doesNotMatch(shown.stdout, TERMINAL_CONTROL);
+    assert.match(shown.stdout, /header x-\\x1b\[31mred\s+\\x1b\[2Jcleared\\x9b31m/);
+    assert.match(shown.stdout, /\{not json\\x1b\[31m/);
+    // The letter's reasons are the service's; the producer's headers are shown as its headers.
+    assert.match(shown.stdout, /^error\.code\s+decode\.malformed$/m);
+    assert.doesNotMatch(shown.stdout, /^error\.path/m);
+    assert.doesNotMatch(shown.stdout, /^replay\.run-id/m);
+    assert.match(shown.stdout, /^header error\.path\s+data\.forged$/m);
+
+    for (const args of [
+      ['list', '--json'],
+      ['show', where, '--reveal', '--json'],
+    ]) {
+      const json = await runCli(['dlq', ...args], { env });
+      assert.equal(json.code, 0, json.stderr);
+      assert.doesNotMatch(json.stdout, TERMINAL_CONTROL);
+      assert.doesNotMatch(json.stdout, /[\u0080-\u009f]/u);
+      const parsed = JSON.parse(json.stdout.trim().split('\n')[0] ?? '') as { key: string };
+      assert.equal(parsed.key, hostileKey, 'JSON output still carries the exact key');
+    }
+  });
+});

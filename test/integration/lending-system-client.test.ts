@@ -3,14 +3,18 @@
  * answer becomes, and the simulator as the `customer-sync lending-sim` command runs it.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
 import {
   ENRICHMENT_FAILURE_CODES,
   type LendingSystem,
   LendingSystemError,
+  type LendingSystemTarget,
 } from '../../src/application/lending-system.ts';
 import { createLendingSystemClient } from '../../src/enrichment/lending-system-client.ts';
+import { createLendingTargets } from '../../src/enrichment/lending-targets.ts';
+import { registerCleanup } from '../support/cleanup.ts';
 import {
   startTestLendingSimulator,
   type TestLendingSimulator,
@@ -42,16 +46,15 @@ describe('the lending-system client against the simulator', () => {
   let lending: TestLendingSimulator;
   let client: LendingSystem;
   const calls: Array<{ operation: string; outcome: string }> = [];
-  let target: { baseUrl: string; tenantId: string };
+  let target: LendingSystemTarget;
 
   before(async () => {
     lending = await startTestLendingSimulator({ token: TOKEN });
     client = createLendingSystemClient({
       timeoutMs: 1_000,
-      tokenFor: (tenantId) => (tenantId === 'tenant-a' ? TOKEN : 'wrong-token'),
       onCall: ({ operation, outcome }) => calls.push({ operation, outcome }),
     });
-    target = { baseUrl: lending.url, tenantId: 'tenant-a' };
+    target = { baseUrl: lending.url, tenantId: 'tenant-a', token: TOKEN };
   });
 
   it('finds a customer, validated and normalised, and lists their loans', async () => {
@@ -79,10 +82,10 @@ describe('the lending-system client against the simulator', () => {
   });
 
   it('takes a base URL with a path prefix', async () => {
-    const prefixed = createLendingSystemClient({ timeoutMs: 1_000, tokenFor: () => TOKEN });
+    const prefixed = createLendingSystemClient({ timeoutMs: 1_000 });
     const before = lending.stats().calls.other;
     const answer = await prefixed.findCustomer(
-      { baseUrl: `${lending.url}/api/v2`, tenantId: 'tenant-a' },
+      { baseUrl: `${lending.url}/api/v2`, tenantId: 'tenant-a', token: TOKEN },
       { by: 'externalId', externalId: 'c-1' },
     );
     // The simulator serves no /api/v2: the request reached /api/v2/tenants/…, so the prefix was kept.
@@ -144,7 +147,7 @@ describe('the lending-system client against the simulator', () => {
 
     const unauthorized = await failureOf(
       client.findCustomer(
-        { ...target, tenantId: 'tenant-b' },
+        { ...target, tenantId: 'tenant-b', token: 'wrong-token' },
         { by: 'externalId', externalId: 'c-1' },
       ),
     );
@@ -188,6 +191,124 @@ describe('the lending-system client against the simulator', () => {
     await lending.setFaults({ errorRate: 0 });
     assert.ok(!failure.message.includes(TOKEN));
     assert.ok(!failure.message.includes('secret-customer-id'));
+  });
+});
+
+describe('the lending-system client refusing what it must not send or read (issue 14)', () => {
+  it("refuses '.' and '..' as ids before any request, so they cannot rewrite the path", async () => {
+    const lending = await startTestLendingSimulator({ token: TOKEN });
+    const client = createLendingSystemClient({ timeoutMs: 1_000 });
+    const target = { baseUrl: lending.url, tenantId: 't1', token: TOKEN };
+    const attempts: Array<Promise<unknown>> = [
+      // …/tenants/t1/customers/.. would have been …/tenants/t1/loans, and so on.
+      client.listLoans(target, '..'),
+      client.listLoans(target, '.'),
+      client.findCustomer(target, { by: 'externalId', externalId: '..' }),
+      client.findCustomer(target, { by: 'loanReference', loanReferenceId: '..' }),
+      client.findCustomer({ ...target, tenantId: '..' }, { by: 'externalId', externalId: 'x' }),
+      client.findCustomer({ ...target, tenantId: '.' }, { by: 'externalId', externalId: 'x' }),
+    ];
+    for (const attempt of attempts) {
+      const failure = await failureOf(attempt);
+      assert.equal(failure.code, ENRICHMENT_FAILURE_CODES.rejected);
+      assert.equal(failure.canRetry, false);
+    }
+    const { calls } = lending.stats();
+    assert.deepEqual(calls, { customer: 0, customer_by_loan_reference: 0, loans: 0, other: 0 });
+  });
+
+  it('keeps other characters inside their path segment', async () => {
+    const seen: string[] = [];
+    const server = createHttpServer((request, response) => {
+      seen.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    registerCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const client = createLendingSystemClient({ timeoutMs: 1_000 });
+    await client.findCustomer(
+      { baseUrl: `http://127.0.0.1:${port}/base`, tenantId: 't1' },
+      { by: 'loanReference', loanReferenceId: '../../x?y#z' },
+    );
+    assert.deepEqual(seen, ['/base/tenants/t1/loans/by-reference/..%2F..%2Fx%3Fy%23z/customer']);
+  });
+
+  it('stops reading an answer as soon as it passes 8 MiB', async () => {
+    const offered = 256 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let written = 0;
+    let closed = false;
+    const server = createHttpServer((_request, response) => {
+      // No content-length: the client only learns the size by reading.
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const writeMore = () => {
+        while (written < offered && !closed) {
+          written += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', writeMore);
+        }
+        response.end();
+      };
+      response.on('close', () => {
+        closed = true;
+      });
+      writeMore();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    registerCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const client = createLendingSystemClient({ timeoutMs: 60_000 });
+    const failure = await failureOf(
+      client.findCustomer(
+        { baseUrl: `http://127.0.0.1:${port}`, tenantId: 't1' },
+        { by: 'externalId', externalId: 'c-1' },
+      ),
+    );
+    assert.equal(failure.code, ENRICHMENT_FAILURE_CODES.invalidResponse);
+    assert.match(failure.message, /larger than 8 MiB/);
+    await waitFor('the lending system to see its answer cut off', () => closed);
+    assert.ok(
+      written < 64 * 1024 * 1024,
+      `the client read on past the cap: ${written} of ${offered} bytes were sent`,
+    );
+  });
+
+  it("sends a tenant's own lending system only that tenant's own token", async () => {
+    const DEFAULT_TOKEN = 'default-lending-token-3b1e';
+    const shared = await startTestLendingSimulator({ token: DEFAULT_TOKEN });
+    const tenantB = await startTestLendingSimulator({ token: TOKEN });
+    const tenantC = await startTestLendingSimulator();
+    const targets = createLendingTargets({
+      defaultUrl: shared.url,
+      defaultToken: DEFAULT_TOKEN,
+      tenantTokens: new Map([['tenant-b', TOKEN]]),
+      allowInsecureHttp: true,
+    });
+    const client = createLendingSystemClient({ timeoutMs: 1_000 });
+    const lookup = { by: 'externalId', externalId: 'c-1' } as const;
+
+    const own = targets.targetFor('tenant-b', tenantB.url);
+    assert.equal((await client.findCustomer(own, lookup))?.externalId, 'c-1');
+
+    // tenant-c names its own server and has no token of its own: nothing is sent at all.
+    let refusal: unknown;
+    try {
+      targets.targetFor('tenant-c', tenantC.url);
+    } catch (error) {
+      refusal = error;
+    }
+    assert.ok(refusal instanceof LendingSystemError);
+    assert.equal(refusal.code, ENRICHMENT_FAILURE_CODES.notConfigured);
+    assert.match(refusal.message, /tenant tenant-c has a lending-system URL of its own/);
+    assert.ok(!refusal.message.includes(DEFAULT_TOKEN) && !refusal.message.includes(TOKEN));
+    assert.equal(tenantC.stats().calls.customer, 0);
+
+    // Tenants named like built-in properties get the default token, not Object's members.
+    for (const tenantId of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const target = targets.targetFor(tenantId, undefined);
+      assert.equal(target.token, DEFAULT_TOKEN, tenantId);
+      assert.equal((await client.findCustomer(target, lookup))?.externalId, 'c-1');
+    }
   });
 });
 

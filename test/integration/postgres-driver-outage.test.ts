@@ -4,11 +4,13 @@ import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { installPostgresDriverFix } from '../../src/persistence/postgres-driver-fix.ts';
 
-// The driver as the service runs it: mended before anything loads it (src/cli/bin.ts).
-installPostgresDriverFix((detail) => assert.fail(detail));
+// The driver as the service runs it: mended before anything loads it (src/cli/bin.ts; test/run.ts
+// preloads the same for every test file, and installing twice is a no-op).
+installPostgresDriverFix();
 const { default: postgres } = await import('postgres');
 const { startTcpProxy, urlTarget } = await import('../support/tcp-proxy.ts');
-const { testInfrastructure } = await import('../support/test-environment.ts');
+const { testInfrastructure, testSql } = await import('../support/test-environment.ts');
+const { waitFor } = await import('../support/wait-for.ts');
 
 const SETTLE_MS = 5_000;
 
@@ -41,9 +43,16 @@ describe('the mended postgres.js driver across a connection reset', () => {
       await sql`select 1`;
       // Its statement fails on the reset, and postgres.js then sends `rollback` to the dead socket.
       const cut = sql.begin(async (tx) => {
-        await tx`select pg_sleep(2)`;
+        await tx`select pg_sleep(10) as cut_mid_statement`;
       });
-      await delay(200);
+      // Cut while the statement runs on the server, however slowly this machine got it there.
+      const observer = testSql(adminDatabaseUrl);
+      await waitFor('the statement to be running on the server', async () => {
+        const running = await observer`
+          select 1 from pg_stat_activity
+          where state = 'active' and query like '%cut_mid_statement%' and pid <> pg_backend_pid()`;
+        return running.length > 0;
+      });
       proxy.cut();
       assert.equal(await outcome(cut), 'rejected CONNECTION_CLOSED');
       proxy.restore();
@@ -85,7 +94,7 @@ describe('the mended postgres.js driver across a connection reset', () => {
     try {
       await sql`select 1`;
       proxy.cut();
-      await delay(200);
+      await waitFor('a transaction begun between the error and the close', () => begunInTheGap);
       proxy.restore();
       assert.ok(begunInTheGap, 'a transaction was begun between the error and the close');
       assert.equal(await begunInTheGap, 'rejected CONNECTION_CLOSED');

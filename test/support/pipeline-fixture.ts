@@ -75,7 +75,13 @@ export async function startPipelineFixture(
       }
     },
     /** publishes raw bytes, for poison */
-    async publishRaw(messages: Array<{ key: string | null; value: Buffer | string | null }>) {
+    async publishRaw(
+      messages: Array<{
+        key: string | null;
+        value: Buffer | string | null;
+        headers?: Record<string, string | Buffer>;
+      }>,
+    ) {
       await producer.send({ topic: topics.updateRequested, messages });
     },
     async processedCount() {

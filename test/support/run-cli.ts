@@ -44,6 +44,8 @@ export function cliEnvironment(target: {
       : {}),
     RETRY_INITIAL_DELAY_MS: '100',
     RETRY_MAX_DELAY_MS: '1000',
+    // The lending-system simulator of the tests serves plain HTTP.
+    LENDING_API_ALLOW_INSECURE_HTTP: 'true',
   };
 }
 

@@ -1,11 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerCleanup } from './cleanup.ts';
+import { registerDiagnostics } from './diagnostics.ts';
 import type { TestTopics } from './test-environment.ts';
 import { testInfrastructure, uniqueName } from './test-environment.ts';
 import { waitFor } from './wait-for.ts';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+/** Every service a test starts logs here too, one file per launch, kept after the run. */
+const LOG_DIR = fileURLToPath(new URL('../../.tmp/test-logs/', import.meta.url));
+const TEST_FILE = basename(process.argv[1] ?? 'test', '.test.ts');
+/** How many of a service's last log lines a failing wait prints. */
+const DIAGNOSTIC_LINES = 8;
 
 export interface ServiceProcessOptions {
   databaseUrl: string;
@@ -22,6 +30,8 @@ export class ServiceProcess {
   readonly logs: Array<Record<string, unknown>> = [];
   readonly groupId: string;
   private child: ChildProcess | undefined;
+  private launches = 0;
+  private logFile: string | undefined;
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   private readonly options: ServiceProcessOptions;
 
@@ -29,6 +39,22 @@ export class ServiceProcess {
     this.options = options;
     this.groupId = options.groupId ?? uniqueName('customer-sync');
     registerCleanup(() => this.kill('SIGKILL'));
+    registerDiagnostics(() => this.describe());
+  }
+
+  /** Its state for a failing test's message: alive or how it exited, its log file and tail. */
+  describe(): string {
+    if (!this.child) return `service ${this.groupId}: never launched`;
+    const state = this.hasExited()
+      ? `exited (code ${this.child.exitCode}, signal ${this.child.signalCode})`
+      : 'running';
+    const tail = this.logs
+      .slice(-DIAGNOSTIC_LINES)
+      .map((line) => JSON.stringify(line).slice(0, 400));
+    return [
+      `service ${this.groupId} launch ${this.launches} (pid ${this.child.pid}): ${state}; ${this.logs.length} log lines in ${this.logFile}; last:`,
+      ...tail,
+    ].join('\n');
   }
 
   env(): Record<string, string> {
@@ -46,6 +72,8 @@ export class ServiceProcess {
       RETRY_MAX_DELAY_MS: '1000',
       OUTBOX_POLL_INTERVAL_MS: '50',
       SHUTDOWN_TIMEOUT_MS: '20000',
+      // The lending-system simulator of the tests serves plain HTTP.
+      LENDING_API_ALLOW_INSECURE_HTTP: 'true',
       ...this.options.env,
     };
   }
@@ -71,11 +99,17 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.launches++;
+    mkdirSync(LOG_DIR, { recursive: true });
+    this.logFile = join(LOG_DIR, `${TEST_FILE}.${this.groupId}.${this.launches}.log`);
+    const logFile = this.logFile;
+    const keep = (text: string) => appendFileSync(logFile, text);
     this.exited = new Promise((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })),
     );
     let buffered = '';
     child.stdout?.on('data', (chunk: Buffer) => {
+      keep(chunk.toString('utf8'));
       buffered += chunk.toString('utf8');
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
@@ -87,7 +121,10 @@ export class ServiceProcess {
         }
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => this.logs.push({ stderr: chunk.toString('utf8') }));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      keep(chunk.toString('utf8'));
+      this.logs.push({ stderr: chunk.toString('utf8') });
+    });
     return this;
   }
 

@@ -3,9 +3,9 @@ import type { Admin } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { createDatabase, databaseUrl, dropDatabase } from '../../src/devstack/databases.ts';
+import { createTopicsAndAwaitLeaders } from '../../src/messaging/topics.ts';
 import { applyMigrations } from '../../src/persistence/migrate.ts';
 import { registerCleanup } from './cleanup.ts';
-import { waitFor } from './wait-for.ts';
 
 /** The infrastructure test/run.ts started (or the environment named) for this run. */
 export function testInfrastructure(): { kafkaBrokers: string; adminDatabaseUrl: string } {
@@ -63,24 +63,14 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
   const admin: Admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: Object.values(topics).map((topic) => ({
+    await createTopicsAndAwaitLeaders(
+      admin,
+      Object.values(topics).map((topic) => ({
         topic,
         numPartitions: partitions,
         replicationFactor: 1,
       })),
-    });
-    // Not kafkajs' waitForLeaders: on a busy broker the metadata right after the creation may
-    // not know the topic yet, and kafkajs fails with UNKNOWN_TOPIC_OR_PARTITION instead of
-    // asking again.
-    await waitFor('leaders for the new topics', async () => {
-      const metadata = await admin.fetchTopicMetadata({ topics: Object.values(topics) });
-      return metadata.topics.every(
-        ({ partitions: described }) =>
-          described.length === partitions && described.every(({ leader }) => leader >= 0),
-      );
-    });
+    );
   } finally {
     await admin.disconnect();
   }

@@ -72,7 +72,11 @@ describe('configuration (SPEC §8)', () => {
   });
 
   it('requires the whole SASL triple once any of it is set', () => {
-    const problems = problemsOf({ ...MINIMAL, KAFKA_SASL_MECHANISM: 'scram-sha-512' });
+    const problems = problemsOf({
+      ...MINIMAL,
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    });
     assert.deepEqual(problems.toSorted(), [
       'KAFKA_SASL_PASSWORD is required when any KAFKA_SASL_* is set',
       'KAFKA_SASL_USERNAME is required when any KAFKA_SASL_* is set',

@@ -33,6 +33,10 @@ import {
   US_STATE_CODES,
 } from '../../src/domain/customer-field-rules.ts';
 import { CUSTOMER_FIELDS } from '../../src/domain/customer-fields.ts';
+import {
+  createLinearTimeRegExpEngine,
+  PatternWorkMeter,
+} from '../../src/messaging/linear-time-regexp.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);
@@ -97,7 +101,31 @@ describe('the JSON Schema of customer.update.requested states the zod rules', ()
     `^[^\\s${notControl}](?:[^${notControl}]{0,${max - 2}}[^\\s${notControl}])?$`;
 
   it('uses the same patterns for the identifiers and the timestamp', () => {
-    assert.equal(envelope.eventId?.pattern, PATTERNS.uuid.source);
+    // The UUID rule is a pattern and a `not` there (no lookahead: see the test below).
+    const uuidShape = new RegExp(String(envelope.eventId?.pattern), 'u');
+    const nilOrMax = new RegExp(
+      String((envelope.eventId?.not as { pattern?: string })?.pattern),
+      'u',
+    );
+    const hex = fc.constantFrom(...'0123456789abcdefABCDEF0fF');
+    const uuidLike = fc
+      .tuple(
+        ...[8, 4, 4, 4, 12].map((length) =>
+          fc.string({ unit: hex, minLength: length, maxLength: length }),
+        ),
+      )
+      .map((groups) => groups.join('-'));
+    fc.assert(
+      fc.property(fc.oneof(fc.uuid(), uuidLike, fc.string()), (text) => {
+        assert.equal(uuidShape.test(text) && !nilOrMax.test(text), PATTERNS.uuid.test(text), text);
+      }),
+    );
+    for (const text of [
+      '00000000-0000-0000-0000-000000000000',
+      'FFFFFFFF-ffff-FFFF-ffff-FFFFFFFFFFFF',
+    ]) {
+      assert.equal(uuidShape.test(text) && !nilOrMax.test(text), false, text);
+    }
     assert.equal(envelope.occurredAt?.pattern, PATTERNS.occurredAt.source);
     assert.equal(envelope.tenantId?.pattern, PATTERNS.tenantId.source);
     assert.equal(envelope.externalId?.pattern, PATTERNS.externalId.source);
@@ -111,7 +139,32 @@ describe('the JSON Schema of customer.update.requested states the zod rules', ()
     for (const field of ['address1', 'address2', 'city']) {
       assert.equal(data[field]?.pattern, trimmed(LIMITS.addressChars));
     }
-    assert.equal(data.email?.pattern, PATTERNS.email.source);
+    // The local part's 64 characters are a second pattern there (no lookahead).
+    const emailPatterns = [
+      data.email?.pattern,
+      ...((data.email?.allOf ?? []) as Array<{ pattern?: string }>).map((part) => part.pattern),
+    ].map((pattern) => new RegExp(String(pattern), 'u'));
+    const local = fc.string({
+      unit: fc.constantFrom('a', '.', '-', '+', '@'),
+      minLength: 60,
+      maxLength: 70,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.emailAddress(),
+          local.map((part) => `${part}@example.com`),
+          fc.string(),
+        ),
+        (text) => {
+          assert.equal(
+            emailPatterns.every((pattern) => pattern.test(text)),
+            PATTERNS.email.test(text),
+            text,
+          );
+        },
+      ),
+    );
     assert.equal(data.email?.maxLength, LIMITS.emailChars);
     assert.equal(data.ssnLast4?.pattern, PATTERNS.ssnLast4.source);
     assert.equal(data.timezone?.pattern, PATTERNS.timezone.source);
@@ -119,6 +172,19 @@ describe('the JSON Schema of customer.update.requested states the zod rules', ()
     assert.equal(data.zip?.pattern, PATTERNS.zip.source);
     assert.equal(data.loanIds?.maxItems, LIMITS.loanIds);
     assert.equal(data.loanReferenceId?.pattern, plain(LIMITS.loanReferenceIdChars));
+  });
+
+  it('states every pattern without lookaround or backreferences, so a linear-time engine runs it', () => {
+    // JSON Schema 2020-12 Validation §4.3 recommends this subset; the service compiles registry
+    // schemas with RE2, which has nothing else (src/messaging/linear-time-regexp.ts).
+    const engine = createLinearTimeRegExpEngine(new PatternWorkMeter());
+    const patterns: string[] = [];
+    JSON.stringify(requestSchema, (key, value: unknown) => {
+      if (key === 'pattern' && typeof value === 'string') patterns.push(value);
+      return value;
+    });
+    assert.ok(patterns.length > 10);
+    for (const pattern of patterns) assert.doesNotThrow(() => engine(pattern, 'u'), pattern);
   });
 
   it('accepts exactly the US state codes, in any case', () => {

@@ -81,12 +81,63 @@ describe('dead letters read back and redriven', () => {
   });
 
   it('counts how often a message went round', () => {
-    const again = deadLetter({
-      ...(deadLetter().headers ?? {}),
-      'redrive.count': Buffer.from('2'),
-    });
+    // A message redriven twice before fails again: the service dead-letters it once more.
+    const redrivenTwice: KafkaMessage = {
+      ...original,
+      headers: { ...original.headers, 'redrive.count': Buffer.from('2') },
+    };
+    const again = deadLetter(
+      deadLetterHeaders(
+        {
+          message: redrivenTwice,
+          topic: 'customer.update.requested',
+          partition: 2,
+          failure: { code: 'tenant.unknown', message: 'tenantId is not a configured tenant' },
+        },
+        { serviceVersion: '1.2.3', now: () => new Date() },
+      ),
+    );
     const message = redriveMessage(readDeadLetter('dlq', 0, again), { at: new Date(), runId: 'r' });
     assert.equal(message.headers?.['redrive.count'], '3');
+  });
+
+  it("keeps a producer's headers under the service's names out of the letter's reasons", () => {
+    const forged: KafkaMessage = {
+      ...original,
+      headers: {
+        traceparent: '00-abc-def-01',
+        'error.code': 'forged.code',
+        'error.path': 'data.firstName',
+        'error.message': 'a reason the producer made up',
+        'original.offset': '999',
+        'failed.at': '1999-01-01T00:00:00Z',
+        'service.version': '0.0.0',
+        'replay.run-id': 'forged-run',
+        'redrive.source': 'forged:0:0',
+      },
+    };
+    const headers = deadLetterHeaders(
+      {
+        message: forged,
+        topic: 'customer.update.requested',
+        partition: 2,
+        failure: { code: 'decode.malformed', message: 'the value is not JSON' },
+      },
+      { serviceVersion: '1.2.3', now: () => new Date('2026-03-01T10:00:00Z') },
+    );
+    const letter = readDeadLetter('dlq', 0, deadLetter(headers));
+    assert.equal(letter.errorCode, 'decode.malformed');
+    assert.equal(letter.errorMessage, 'the value is not JSON');
+    assert.equal(letter.errorPath, undefined, 'the service set no path; the forged one is not it');
+    assert.equal(letter.original?.offset, '41');
+    assert.equal(letter.failedAt, '2026-03-01T10:00:00.000Z');
+    assert.equal(letter.serviceVersion, '1.2.3');
+    assert.equal(letter.replayRunId, undefined);
+    // Nothing the producer sent is lost: a redrive restores the message exactly.
+    assert.deepEqual(letter.originalHeaders, forged.headers);
+    const message = redriveMessage(letter, { at: new Date(), runId: 'r' });
+    assert.equal(message.headers?.['error.path'], 'data.firstName');
+    assert.equal(message.headers?.['redrive.source'], 'dlq:0:7');
   });
 
   it('gives the decoder the original message as the service first saw it', () => {

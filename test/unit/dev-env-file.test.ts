@@ -9,6 +9,7 @@ import { isFromDevEnvFile, writeDevEnvFile } from '../../src/devstack/dev-env-fi
 const STACK = {
   kafkaBrokers: '127.0.0.1:37233',
   databaseUrl: 'postgres://postgres@127.0.0.1:41000/postgres',
+  allowInsecureLendingHttp: 'true',
   pid: 4242,
 };
 

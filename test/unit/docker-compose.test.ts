@@ -393,7 +393,7 @@ describe('docker-compose.yml', () => {
     assert.equal(setup.restart, 'no');
     assert.match(repositoryFile(SET_UP_SCRIPT), /applyMigrations[\s\S]*configureDemoTenant/);
     assert.match(
-      repositoryFile('src/devstack/dev.ts'),
+      repositoryFile('src/devstack/dev-session.ts'),
       /applyMigrations[\s\S]*configureDemoTenant/,
     );
     assert.equal(DEMO_TENANT.tenantId, 'tenant-a');

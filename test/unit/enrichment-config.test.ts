@@ -21,22 +21,26 @@ describe('enrichment configuration (SPEC §6, §8)', () => {
         openDurationMs: 30_000,
       },
     });
-    assert.deepEqual(result.config.lendingApi, { tenantTokens: {}, timeoutMs: 5_000 });
+    assert.deepEqual(result.config.lendingApi, {
+      tenantTokens: new Map(),
+      timeoutMs: 5_000,
+      allowInsecureHttp: false,
+    });
     assert.equal(result.config.lendingApiUrl, undefined);
   });
 
   it('reads a default token and per-tenant tokens', () => {
     const result = loadConfig({
       ...MINIMAL,
-      LENDING_API_URL: 'http://lending:8090',
+      LENDING_API_URL: 'https://lending:8090',
       LENDING_API_TOKEN: 'default-token',
       LENDING_API_TOKENS: '{"tenant-a":"a-token"}',
       ENRICHMENT_CONCURRENCY: '0',
     });
     assert.ok(result.ok);
-    assert.equal(result.config.lendingApiUrl, 'http://lending:8090');
+    assert.equal(result.config.lendingApiUrl, 'https://lending:8090');
     assert.equal(result.config.lendingApi.defaultToken, 'default-token');
-    assert.deepEqual(result.config.lendingApi.tenantTokens, { 'tenant-a': 'a-token' });
+    assert.deepEqual(result.config.lendingApi.tenantTokens, new Map([['tenant-a', 'a-token']]));
     assert.equal(result.config.enrichment.concurrency, 0, '0 runs no worker in this replica');
   });
 

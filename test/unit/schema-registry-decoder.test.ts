@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import avsc from 'avsc';
-import type { KafkaMessage } from 'kafkajs';
 import { toAvroUpdateRequest } from '../../src/contracts/customer-update-requested-avro.ts';
 import { CustomerSyncError, canRetry } from '../../src/errors.ts';
 import type {
@@ -18,6 +17,7 @@ import type {
 import { createSchemaRegistryDecoder } from '../../src/messaging/schema-registry-decoder.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
+import { aKafkaMessage, wireFormat } from '../support/wire-format.ts';
 
 const avroType = avsc.Type.forSchema(
   JSON.parse(
@@ -64,22 +64,7 @@ function decoderWith(client: SchemaRegistryClient, requireRegistryEncoding = fal
   return { decoder, metrics };
 }
 
-function message(value: Buffer, key: string | null = null): KafkaMessage {
-  return {
-    key: key === null ? null : Buffer.from(key),
-    value,
-    offset: '0',
-    timestamp: '0',
-    attributes: 0,
-    headers: {},
-  } as KafkaMessage;
-}
-
-function wireFormat(schemaId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeInt32BE(schemaId, 1);
-  return Buffer.concat([header, payload]);
-}
+const message = aKafkaMessage;
 
 const request = anUpdateRequest().withData({ firstName: 'Ann' }).build();
 const avroValue = wireFormat(SCHEMA_ID, avroType.toBuffer(toAvroUpdateRequest(request)));

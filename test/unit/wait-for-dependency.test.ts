@@ -8,6 +8,7 @@ import {
   type WaitOptions,
   waitForDependency,
 } from '../../src/application/wait-for-dependency.ts';
+import { CustomerSyncError } from '../../src/errors.ts';
 import { classifyKafkaFailure } from '../../src/messaging/kafka-availability.ts';
 import {
   classifyDatabaseFailure,
@@ -245,7 +246,7 @@ describe('reading Postgres connection failures', () => {
     ])
       assert.deepEqual(
         { kind: failure(code)?.kind, variable: (failure(code) as { variable?: string }).variable },
-        { kind: 'misconfigured', variable: 'DATABASE_URL (sslmode)' },
+        { kind: 'misconfigured', variable: 'DATABASE_SSL_MODE and DATABASE_SSL_CA' },
         code,
       );
   });
@@ -322,6 +323,25 @@ describe('reading Kafka connection failures', () => {
       reason: 'TLS failed (DEPTH_ZERO_SELF_SIGNED_CERT)',
       variable: 'KAFKA_SSL',
     });
+  });
+
+  it("keeps the TLS check's own words for a certificate refused either way", () => {
+    const refused = new CustomerSyncError(
+      'kafka.tls_refused',
+      'the certificate of Kafka broker k:9093 is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE): KAFKA_SSL_CA must hold the CA that signed it',
+      { canRetry: false },
+    );
+    const failure = classifyKafkaFailure(retriesExceeded(refused));
+    assert.deepEqual(failure, {
+      kind: 'misconfigured',
+      reason: refused.message,
+      variable: 'KAFKA_SSL_CA',
+      fix: '',
+    });
+    assert.equal(
+      new DependencyMisconfiguredError(POSTGRES, 'it is wrong', 'X', '').message,
+      'PostgreSQL at db:5432 (DATABASE_URL): it is wrong',
+    );
   });
 
   it('treats an unknown broker host name as a name that may resolve later', () => {

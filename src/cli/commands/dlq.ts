@@ -27,6 +27,7 @@ import {
 } from '../../messaging/topic-range.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
+import type { DatabaseEndpoint } from '../../persistence/database-tls.ts';
 import { createRedriveLedger } from '../../persistence/redrive-ledger.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
 import { createCommandLogger } from '../command-logger.ts';
@@ -35,6 +36,7 @@ import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
 import { parseCount, parseTime } from '../range-arguments.ts';
 import { reachDependencies } from '../reach-dependencies.ts';
+import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const dlqHelp = `customer-sync dlq list [--code <codes>] [--since <time>] [--limit <n>] [--json]
@@ -218,16 +220,18 @@ async function listDeadLetters(args: string[]): Promise<number> {
       return undefined;
     });
     latest = latest.sort(byTime).slice(-limit);
-    await annotateRedriven(config.database.url, latest);
+    await annotateRedriven(config.database, latest);
 
     if (values.json) {
       for (const letter of latest) {
         const { dlq: _dlq, timestamp: _timestamp, ...fields } = letter;
-        process.stdout.write(`${JSON.stringify(fields)}\n`);
+        process.stdout.write(`${terminalSafeJson(fields)}\n`);
       }
     } else {
       printTable(latest);
-      const counts = [...byCode.entries()].map(([code, count]) => `${code} ${count}`).join(', ');
+      const counts = [...byCode.entries()]
+        .map(([code, count]) => `${terminalSafe(code)} ${count}`)
+        .join(', ');
       process.stderr.write(
         `${matching} dead letter(s)${matching > 0 ? `: ${counts}` : ''}` +
           `${matching > latest.length ? `; the latest ${latest.length} shown (--limit)` : ''}\n`,
@@ -257,9 +261,12 @@ function listed(letter: DeadLetterRecord): ListedLetter {
 }
 
 /** With DATABASE_URL set, says which of them were redriven already. */
-async function annotateRedriven(databaseUrl: string, letters: ListedLetter[]): Promise<void> {
-  if (databaseUrl === '' || letters.length === 0) return;
-  const database = connectDatabase(databaseUrl, {
+async function annotateRedriven(
+  endpoint: DatabaseEndpoint,
+  letters: ListedLetter[],
+): Promise<void> {
+  if (endpoint.url === '' || letters.length === 0) return;
+  const database = connectDatabase(endpoint, {
     poolMax: 1,
     applicationName: 'customer-sync-dlq',
   });
@@ -275,12 +282,14 @@ async function annotateRedriven(databaseUrl: string, letters: ListedLetter[]): P
 function printTable(letters: ListedLetter[]): void {
   const rows = [
     ['POSITION', 'FAILED AT', 'ERROR CODE', 'PATH', 'KEY', 'REDRIVEN'],
+    // Everything but the position and the redrive mark was written by whoever produced to the
+    // DLQ topic: shown escaped (terminal-text.ts).
     ...letters.map((letter) => [
       letter.position,
-      letter.failedAt ?? '-',
-      letter.code ?? '-',
-      letter.path ?? '-',
-      letter.key ?? '-',
+      terminalSafe(letter.failedAt ?? '-'),
+      terminalSafe(letter.code ?? '-'),
+      terminalSafe(letter.path ?? '-'),
+      terminalSafe(letter.key ?? '-'),
       letter.redriven === undefined ? '-' : letter.redriven ? 'yes' : 'no',
     ]),
   ];
@@ -351,7 +360,7 @@ function printLetter(letter: DeadLetterRecord, reveal: boolean, json: boolean): 
   const size = letter.value?.length ?? 0;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({
+      `${terminalSafeJson({
         position: positionText(letter.position),
         topic: letter.position.topic,
         key: letter.key?.toString('utf8') ?? null,
@@ -369,6 +378,7 @@ function printLetter(letter: DeadLetterRecord, reveal: boolean, json: boolean): 
     );
     return;
   }
+  const original = letter.original;
   const lines: Array<[string, string | undefined]> = [
     ['dead letter', `${letter.position.topic} ${positionText(letter.position)}`],
     ['key', letter.key?.toString('utf8') ?? '(none)'],
@@ -377,11 +387,9 @@ function printLetter(letter: DeadLetterRecord, reveal: boolean, json: boolean): 
     ['error.path', letter.errorPath],
     [
       'original',
-      letter.original
-        ? `${letter.original.topic} ${letter.original.partition}:${letter.original.offset}` +
-          (letter.original.timestamp
-            ? ` at ${new Date(Number(letter.original.timestamp)).toISOString()}`
-            : '')
+      original
+        ? `${original.topic} ${original.partition}:${original.offset}` +
+          (original.timestamp ? ` at ${timestampText(original.timestamp)}` : '')
         : undefined,
     ],
     ['failed.at', letter.failedAt],
@@ -397,10 +405,26 @@ function printLetter(letter: DeadLetterRecord, reveal: boolean, json: boolean): 
         : `${size} bytes (hidden: it may hold personal data; --reveal shows it)`,
     ],
   ];
+  // Every name and value here but the first line's came from the DLQ topic's bytes.
   for (const [name, value] of lines) {
-    if (value !== undefined) process.stdout.write(`${name.padEnd(16)} ${value}\n`);
+    if (value !== undefined)
+      process.stdout.write(`${terminalSafe(name).padEnd(16)} ${terminalSafe(value)}\n`);
   }
-  if (reveal) process.stdout.write(`${payload}\n`);
+  if (reveal) process.stdout.write(`${terminalSafePayload(payload ?? '')}\n`);
+}
+
+/** A header's epoch milliseconds as a time, or the header as it is when it is not one. */
+function timestampText(text: string): string {
+  const date = new Date(Number(text));
+  return Number.isNaN(date.getTime()) ? text : date.toISOString();
+}
+
+/** A revealed payload keeps its line breaks (pretty JSON); any other control is escaped. */
+function terminalSafePayload(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => terminalSafe(line))
+    .join('\n');
 }
 
 /** JSON pretty-printed, other UTF-8 as it is, anything else as base64. */
@@ -442,7 +466,7 @@ async function redrive(args: string[]): Promise<number> {
   const runId = randomUUID();
   const deadLetterTopic = config.topics.deadLetter;
   const targetTopic = config.topics.updateRequested;
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-dlq-redrive',
   });

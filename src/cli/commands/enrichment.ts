@@ -32,7 +32,7 @@ async function withStore<T>(
 ): Promise<T> {
   const config = loadCommandConfig(['database']);
   await reachDependencies(config, ['database']);
-  const database = connectDatabase(config.database.url, { poolMax: 2 });
+  const database = connectDatabase(config.database, { poolMax: 2 });
   try {
     return await work(createEnrichmentJobStore(database.db, database.sql));
   } finally {

@@ -12,7 +12,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['database']);
   await reachDependencies(config, ['database'], { checkSchema: false });
-  await applyMigrations(config.database.url);
+  await applyMigrations(config.database);
   process.stdout.write('migrations applied\n');
   return 0;
 }

@@ -133,7 +133,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     const progress = createProgress('replay', total);
     // A dry run needs a connection of its own (dry-run-update-batch-store.ts); a replay
     // needs two: the batch transaction and nothing else.
-    const database = connectDatabase(config.database.url, {
+    const database = connectDatabase(config.database, {
       poolMax: options.dryRun ? 1 : 2,
       applicationName: 'customer-sync-replay',
     });
@@ -314,7 +314,7 @@ async function runReplay(context: {
       const { kind, code } = describeFailure(error);
       note = `(retrying after ${kind}${code ? ` ${code}` : ''}, attempt ${attempt + 1})`;
       progress.update(read, note);
-      context.logger.warn({ attempt, delayMs, failure: describeFailure(error) }, 'replay retry');
+      context.logger.warn({ attempt, delayMs, failure: error }, 'replay retry');
     },
   });
   return {

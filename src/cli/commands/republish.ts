@@ -127,7 +127,7 @@ export async function republishCommand(args: string[]): Promise<number> {
   const options = parseRepublishArguments(args);
   const config = loadCommandConfig(['database']);
   await reachDependencies(config, ['database']);
-  const database = connectDatabase(config.database.url, {
+  const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-republish',
   });

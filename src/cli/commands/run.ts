@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { describeFailure } from '../../errors.ts';
 import { startService } from '../../main.ts';
 import { createLogger } from '../../observability/logger.ts';
+import { logProcessFailures } from '../../observability/process-failure-handlers.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
-import { reportFailure } from '../report-failure.ts';
+import { reportKnownFailure } from '../report-failure.ts';
 import { parseCommandLine } from '../usage-error.ts';
 
 export const runHelp = `customer-sync run
@@ -39,24 +39,20 @@ function isLostConnection(reason: unknown): boolean {
  * array types; porsager/postgres#1192, #1223): should the database go away at that moment, the
  * rejection is unhandled, and Node would end the process in the middle of an outage the
  * service is built to ride out (SPEC §4.5). A lost connection is the driver's and our retry
- * loops' business, so that one is logged; any other unhandled rejection is a bug and still
- * ends the process, with its stack, as Node would.
+ * loops' business, so that one is logged; any other unhandled rejection is a bug and ends the
+ * process, logged through the logger like every other last-resort failure.
  */
-function surviveLostDatabaseConnections(logger: ReturnType<typeof createLogger>) {
-  process.on('unhandledRejection', (reason) => {
-    if (!isLostConnection(reason)) throw reason;
-    logger.warn(
-      { failure: describeFailure(reason) },
-      'a database connection was lost outside any query; the driver reconnects',
-    );
-  });
+function lostDatabaseConnection(reason: unknown): string | undefined {
+  return isLostConnection(reason)
+    ? 'a database connection was lost outside any query; the driver reconnects'
+    : undefined;
 }
 
 export async function runCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['kafka', 'database']);
   const logger = createLogger({ level: config.logLevel });
-  surviveLostDatabaseConnections(logger);
+  logProcessFailures(logger, { survivable: lostDatabaseConnection });
 
   // Listening from before start-up, not after it: a signal while the service still connects
   // (Kafka not reachable yet, another replica migrating) must stop what has started and exit 0,
@@ -92,11 +88,19 @@ export async function runCommand(args: string[]): Promise<number> {
       process.exit(1);
     },
   }).catch((error: unknown) => {
-    // Cut short by the signal, what had started has stopped: exit 0. A failed start-up (a
-    // dependency unreachable past STARTUP_TIMEOUT_MS, or misconfigured) is one line on stderr.
-    // Exiting rather than returning: kafkajs keeps retrying a connect that was given up
-    // (disconnecting does not stop its retries), and its timers would hold the process open.
-    process.exit(stopRequested.signal.aborted ? 0 : reportFailure(error));
+    if (stopRequested.signal.aborted) {
+      // Cut short by the signal; what had started has stopped. Exiting rather than returning:
+      // kafkajs keeps retrying a connect that was given up (disconnecting does not stop its
+      // retries), and its timers would hold the process open for a minute more.
+      process.exit(0);
+    }
+    // A dependency unreachable past STARTUP_TIMEOUT_MS, or misconfigured: one line on stderr
+    // naming it, exit 69 or 78.
+    const known = reportKnownFailure(error);
+    if (known !== undefined) process.exit(known);
+    // One line through the logger, never Node's printer; what had started has stopped.
+    logger.fatal({ err: error }, 'customer-sync could not start');
+    process.exit(1);
   });
   running = true;
 
@@ -105,7 +109,7 @@ export async function runCommand(args: string[]): Promise<number> {
     await service.stop();
     return 0;
   } catch (error) {
-    logger.error({ failure: describeFailure(error) }, 'graceful shutdown failed');
+    logger.error({ failure: error }, 'graceful shutdown failed');
     return 1;
   }
 }

@@ -1,7 +1,9 @@
+import { isAllowedLendingUrl } from '../../enrichment/lending-targets.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { reachDependencies } from '../reach-dependencies.ts';
+import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const tenantsHelp = `customer-sync tenants set <tenantId> --task-types a,b[,…] [--lending-api-url URL]
@@ -29,8 +31,10 @@ async function setTenant(args: string[]): Promise<number> {
   const [tenantId, ...extra] = positionals;
   if (tenantId === undefined || extra.length > 0)
     throw new UsageError('tenants set: expected exactly one <tenantId>');
-  if (!TENANT_ID.test(tenantId))
-    throw new UsageError('tenants set: <tenantId> must be 1..64 of A-Z a-z 0-9 . _ -');
+  if (!TENANT_ID.test(tenantId) || tenantId === '.' || tenantId === '..')
+    throw new UsageError(
+      "tenants set: <tenantId> must be 1..64 of A-Z a-z 0-9 . _ - (and not '.' or '..')",
+    );
   const taskTypes = (values['task-types'] ?? '')
     .split(',')
     .map((type) => type.trim())
@@ -45,8 +49,12 @@ async function setTenant(args: string[]): Promise<number> {
     throw new UsageError('tenants set: --lending-api-url must be a URL');
 
   const config = loadCommandConfig(['database']);
+  if (url !== undefined && !isAllowedLendingUrl(url, config.lendingApi.allowInsecureHttp))
+    throw new UsageError(
+      'tenants set: --lending-api-url must be an https:// URL (LENDING_API_ALLOW_INSECURE_HTTP=true allows http://, for development only)',
+    );
   await reachDependencies(config, ['database']);
-  const database = connectDatabase(config.database.url, { poolMax: 1 });
+  const database = connectDatabase(config.database, { poolMax: 1 });
   try {
     await createTenantRepository(database.db).save({
       tenantId,
@@ -57,6 +65,12 @@ async function setTenant(args: string[]): Promise<number> {
     await database.close();
   }
   process.stdout.write(`tenant ${tenantId}: task types ${[...new Set(taskTypes)].join(', ')}\n`);
+  if (url !== undefined && !config.lendingApi.tenantTokens.has(tenantId)) {
+    // SPEC §6: another company's token never goes to this tenant's server.
+    process.stderr.write(
+      `tenants set: note: the service needs a token of tenant ${tenantId}'s own in LENDING_API_TOKENS; until it has one, its enrichment jobs fail with lending.not_configured (LENDING_API_TOKEN is sent to LENDING_API_URL only)\n`,
+    );
+  }
   return 0;
 }
 
@@ -64,15 +78,16 @@ async function listTenants(args: string[]): Promise<number> {
   const { values } = parseCommandLine(args, { json: { type: 'boolean' } });
   const config = loadCommandConfig(['database']);
   await reachDependencies(config, ['database']);
-  const database = connectDatabase(config.database.url, { poolMax: 1 });
+  const database = connectDatabase(config.database, { poolMax: 1 });
   try {
     const tenants = await createTenantRepository(database.db).list();
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(tenants)}\n`);
+      process.stdout.write(`${terminalSafeJson(tenants)}\n`);
     } else {
       for (const tenant of tenants) {
         process.stdout.write(
-          `${tenant.tenantId}\t${tenant.taskTypes.join(',')}\t${tenant.lendingApiUrl ?? '-'}\n`,
+          // The URL is stored as given: shown escaped, like any text a terminal would act on.
+          `${tenant.tenantId}\t${tenant.taskTypes.join(',')}\t${terminalSafe(tenant.lendingApiUrl ?? '-')}\n`,
         );
       }
     }

@@ -1,0 +1,1 @@
+ALTER TABLE "outbox" ADD COLUMN "key_hash" integer GENERATED ALWAYS AS ((hashtextextended(tenant_id || ':' || external_id, 0) & 2147483647)::integer) STORED NOT NULL;
