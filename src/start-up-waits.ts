@@ -109,7 +109,8 @@ export function logStartUpWaits(
       logger.warn(
         {
           dependency: report.dependency.name,
-          address: report.dependency.address,
+          // not `address`: the log redaction takes that key for a customer's
+          endpoint: report.dependency.address,
           variable: report.dependency.variable,
           waitingSince: report.since.toISOString(),
           attempts: report.attempts,
@@ -121,7 +122,7 @@ export function logStartUpWaits(
       ),
     onAvailable: (dependency, waitedMs) =>
       logger.info(
-        { dependency: dependency.name, address: dependency.address, waitedMs },
+        { dependency: dependency.name, endpoint: dependency.address, waitedMs },
         `${dependency.name} is reachable; start-up goes on`,
       ),
   };

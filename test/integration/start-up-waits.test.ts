@@ -70,7 +70,7 @@ describe('start-up while a dependency is not there yet', () => {
       waitingLines(service, 'PostgreSQL').at(0),
     );
     const [line] = waitingLines(service, 'PostgreSQL');
-    assert.equal(line?.address, `127.0.0.1:${proxy.port}`);
+    assert.equal(line?.endpoint, `127.0.0.1:${proxy.port}`);
     assert.equal(line?.variable, 'DATABASE_URL');
     assert.ok(line?.waitingSince && line.nextAttemptInMs !== undefined && line.givesUpAt);
 
@@ -114,7 +114,7 @@ describe('start-up while a dependency is not there yet', () => {
     await waitFor('a log line saying it waits for Kafka', () =>
       waitingLines(service, 'Kafka').at(0),
     );
-    assert.equal(waitingLines(service, 'Kafka')[0]?.address, `127.0.0.1:${proxy.port}`);
+    assert.equal(waitingLines(service, 'Kafka')[0]?.endpoint, `127.0.0.1:${proxy.port}`);
     const readiness = await get(httpPort, '/readyz');
     assert.equal(readiness.status, 503);
     assert.match(String((readiness.body as { reason?: unknown }).reason), /^waiting for Kafka at /);
