@@ -21,7 +21,7 @@ ENV NODE_ENV=production
 # SPEC §9 (RSS <= 256 MiB): without a memory limit V8 sizes its heap from the host's RAM and,
 # on a big host, lets the old generation grow 4x between collections; capped at 1 GiB it grows
 # about 1.6x, and a 16 MiB semi-space halves the young generation. `npm run bench` runs the
-# service with these settings (README, Performance).
+# service with these settings (docs/performance.md).
 ENV NODE_OPTIONS="--max-old-space-size=1024 --max-semi-space-size=16"
 WORKDIR /app
 # Files stay owned by root: the service only reads them.

@@ -7,18 +7,20 @@ import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
 import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
+import { createProbeKafka, probeKafka } from './messaging/kafka-availability.ts';
 import { COMPRESSION_TYPE_OF, createKafka, createProducer } from './messaging/kafka-client.ts';
 import { createMessageFormats } from './messaging/message-formats.ts';
 import { createOutboxRelay } from './messaging/outbox-relay.ts';
 import { createRecordSender } from './messaging/record-sender.ts';
 import { ensureTopics } from './messaging/topics.ts';
-import { createUpdateConsumer } from './messaging/update-consumer.ts';
+import { createUpdateConsumer, type UpdateConsumer } from './messaging/update-consumer.ts';
 import { createConsumerProgress } from './observability/consumer-progress.ts';
-import { createLivenessMonitor } from './observability/liveness-monitor.ts';
+import { createLivenessMonitor, type LivenessMonitor } from './observability/liveness-monitor.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { loadTracing } from './observability/tracing.ts';
-import { connectDatabase } from './persistence/database.ts';
+import { connectDatabase, type DatabaseConnection } from './persistence/database.ts';
+import { probeDatabase } from './persistence/database-availability.ts';
 import { createEnrichmentJobStore } from './persistence/enrichment-job-store.ts';
 import { applyMigrations, migrationTimeoutsOf } from './persistence/migrate.ts';
 import { createOutboxStore } from './persistence/outbox-store.ts';
@@ -26,6 +28,7 @@ import { createParkedRecordStore } from './persistence/parked-record-store.ts';
 import { startProcessedEventsPruning } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
+import { createStartUpWaits, logStartUpWaits } from './start-up-waits.ts';
 
 export interface RunningService {
   httpPort: number;
@@ -67,10 +70,57 @@ async function startComponents(
     { version: SERVICE_VERSION, groupId: config.kafka.groupId },
     'starting customer-sync',
   );
+  const metrics = createMetrics();
+  // Listening before anything else: while start-up waits for Postgres or Kafka, /healthz says
+  // the process is alive (no restart would help) and /readyz says what it is waiting for.
+  let running: { consumer: UpdateConsumer; database: DatabaseConnection } | undefined;
+  // Set once the consumer exists: until then /healthz only says the process answers.
+  let liveness: LivenessMonitor | undefined;
+  const waits = createStartUpWaits({
+    config,
+    timeoutMs: config.startUpTimeoutMs,
+    signal: hooks.signal,
+    ...logStartUpWaits(logger),
+  });
+  const http = await step(
+    startHealthServer({
+      port: config.http.port,
+      ...(config.http.host !== undefined ? { host: config.http.host } : {}),
+      registry: metrics.registry,
+      logger,
+      liveness: () => liveness?.verdict() ?? { live: true, problems: [] },
+      notReadyReason: () =>
+        running === undefined ? (waits.waitingFor() ?? 'starting up') : undefined,
+      readiness: [
+        { name: 'consumerGroup', check: async () => running?.consumer.isGroupMember() ?? false },
+        { name: 'broker', check: async () => liveness?.answering('broker') ?? false },
+        {
+          name: 'database',
+          check: async () =>
+            running !== undefined && (await running.database.sql`select 1 as ok`).length === 1,
+        },
+      ],
+    }),
+  );
+  started(() => http.close());
+  logger.info({ httpPort: http.port }, 'health endpoints listening');
+
   // Cut short, a migration is rolled back with its connection when the process exits: drizzle
-  // applies them in one transaction, and the advisory lock is the session's.
+  // applies them in one transaction, and the advisory lock is the session's. Not timed: it may
+  // wait for another replica's migration.
   if (config.database.migrateOnStart)
-    await step(applyMigrations(config.database, migrationTimeoutsOf(config)));
+    await step(
+      waits.database(() => applyMigrations(config.database, migrationTimeoutsOf(config)), {
+        timed: false,
+      }),
+    );
+  const schema = await step(
+    waits.database(() => probeDatabase(config.database, { checkSchema: true })),
+  );
+  if (schema.schemaNewerThanCode)
+    logger.warn(
+      'the database has migrations newer than this version (a newer version migrated it); going on',
+    );
 
   const database = connectDatabase(config.database, {
     poolMax: config.database.poolMax,
@@ -78,7 +128,6 @@ async function startComponents(
     timeouts: config.database.timeouts,
   });
   started(() => database.close());
-  const metrics = createMetrics();
   // Off unless an OTLP endpoint is configured; then the SDK is loaded here, and only here.
   const tracing = await step(loadTracing(config));
   if (tracing) {
@@ -87,18 +136,36 @@ async function startComponents(
   }
   const formats = await step(createMessageFormats(config, metrics, logger));
   const kafka = createKafka(config, logger);
+  // Every Kafka step first reaches a broker without kafkajs' retries, so an unreachable broker
+  // is reported within a second, not after kafkajs' silent ~40 s.
+  const probeKafkaClient = createProbeKafka(config, logger);
+  const reachKafka = () => probeKafka(probeKafkaClient);
+  await step(waits.kafka(reachKafka));
+  /** Kafka work that may rightly take long, done once a broker answers, waited for like it. */
+  const onKafka = <T>(work: () => Promise<T>) =>
+    step(
+      waits.kafka(
+        async () => {
+          await reachKafka();
+          return work();
+        },
+        { timed: false },
+      ),
+    );
 
   // A Kafka client is stopped only once it has connected: disconnecting one whose connect is
   // still pending waits for its requests (up to kafkajs' 30 s request timeout), and it has
   // nothing to flush.
   if (config.kafka.createTopics) {
-    const admin = kafka.admin();
-    await step(admin.connect());
-    try {
-      await step(ensureTopics(admin, config));
-    } finally {
-      await admin.disconnect();
-    }
+    await onKafka(async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, config);
+      } finally {
+        await admin.disconnect();
+      }
+    });
   }
 
   // The relay and the dead-letter publisher send through one sender (record-sender.ts).
@@ -109,7 +176,7 @@ async function startComponents(
     maxRequestBytes: config.kafka.maxRequestBytes,
     logger,
   });
-  await step(sender.connect());
+  await onKafka(() => sender.connect());
   started(() => sender.disconnect());
   const parked = createParkedRecordStore(database.sql);
 
@@ -136,7 +203,7 @@ async function startComponents(
     ...(tracing ? { tracing } : {}),
   });
   started(() => outboxStore.close());
-  const unlisten = await step(outboxStore.listen(() => relay.wake()));
+  const unlisten = await step(waits.database(() => outboxStore.listen(() => relay.wake())));
   started(() => unlisten());
 
   const batchStore = createUpdateBatchStore(database.db);
@@ -203,7 +270,7 @@ async function startComponents(
         })
       : undefined;
   const unlistenEnrichment = enrichment
-    ? await step(enrichmentQueue.listen(() => enrichment.wake()))
+    ? await step(waits.database(() => enrichmentQueue.listen(() => enrichment.wake())))
     : async () => {};
   started(() => unlistenEnrichment());
 
@@ -218,18 +285,19 @@ async function startComponents(
     metrics,
   });
   started(() => lagSampler.close());
-  const probeDatabase = connectDatabase(config.database.url, {
+  const probeConnection = connectDatabase(config.database, {
     poolMax: 1,
     applicationName: 'customer-sync-probe',
+    timeouts: config.database.timeouts,
   });
-  started(() => probeDatabase.close());
-  const liveness = createLivenessMonitor({
+  started(() => probeConnection.close());
+  liveness = createLivenessMonitor({
     progress,
     probes: [
       { name: 'broker', probe: () => lagSampler.sample() },
       {
         name: 'database',
-        probe: async () => (await probeDatabase.sql`select 1 as ok`).length === 1,
+        probe: async () => (await probeConnection.sql`select 1 as ok`).length === 1,
       },
     ],
     probeIntervalMs: config.liveness.lagSampleIntervalMs,
@@ -237,24 +305,9 @@ async function startComponents(
     metrics,
     logger,
   });
-  started(() => liveness.stop());
-  await step(liveness.start());
-
-  const http = await step(
-    startHealthServer({
-      port: config.http.port,
-      ...(config.http.host !== undefined ? { host: config.http.host } : {}),
-      registry: metrics.registry,
-      logger,
-      liveness: () => liveness.verdict(),
-      readiness: [
-        { name: 'consumerGroup', check: async () => consumer.isGroupMember() },
-        { name: 'broker', check: async () => liveness.answering('broker') },
-        { name: 'database', check: async () => (await database.sql`select 1 as ok`).length === 1 },
-      ],
-    }),
-  );
-  started(() => http.close());
+  const monitor = liveness;
+  started(() => monitor.stop());
+  await step(monitor.start());
 
   const backlogSampler = setInterval(() => {
     outboxStore
@@ -293,7 +346,8 @@ async function startComponents(
   // Before start(), which resolves only once the group is joined: a stop requested while it
   // joins leaves the group too.
   started(() => consumer.stop());
-  await step(consumer.start());
+  await onKafka(() => consumer.start());
+  running = { consumer, database };
   logger.info({ httpPort: http.port }, 'customer-sync is running');
 
   return {
@@ -312,10 +366,10 @@ async function startComponents(
       await outboxStore.close();
       await unlisten().catch(() => {});
       await sender.disconnect();
-      liveness.stop();
+      monitor.stop();
       await lagSampler.close();
       await http.close();
-      await probeDatabase.close();
+      await probeConnection.close();
       await database.close();
       await tracing?.shutdown().catch(() => {});
       logger.info('stopped');

@@ -1,8 +1,10 @@
 import { pino } from 'pino';
 import { createLogger } from '../observability/logger.ts';
 import { logProcessFailures } from '../observability/process-failure-handlers.ts';
+import { waitForDependencies } from './reach-dependencies.ts';
+import { reportKnownFailure } from './report-failure.ts';
 import { silenceKafkajsTimeoutWarning } from './silence-kafkajs-timeout-warning.ts';
-import { ConfigurationError, UsageError } from './usage-error.ts';
+import { didYouMean, OptionError, UsageError } from './usage-error.ts';
 
 silenceKafkajsTimeoutWarning();
 
@@ -13,6 +15,8 @@ interface LoadedCommand {
 
 interface Command {
   summary: string;
+  /** connects to Postgres or Kafka, so takes --wait (reach-dependencies.ts) */
+  connects?: true;
   /** imported when used: a command loads only its own dependencies (memory, start-up time) */
   load(): Promise<LoadedCommand>;
 }
@@ -27,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   },
   migrate: {
     summary: 'apply database migrations',
+    connects: true,
     load: async () => {
       const { migrateHelp, migrateCommand } = await import('./commands/migrate.ts');
       return { help: migrateHelp, run: migrateCommand };
@@ -34,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   },
   tenants: {
     summary: 'company configuration: tenants set|list',
+    connects: true,
     load: async () => {
       const { tenantsHelp, tenantsCommand } = await import('./commands/tenants.ts');
       return { help: tenantsHelp, run: tenantsCommand };
@@ -41,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   },
   enrichment: {
     summary: 'enrichment jobs: enrichment list|retry',
+    connects: true,
     load: async () => {
       const { enrichmentHelp, enrichmentCommand } = await import('./commands/enrichment.ts');
       return { help: enrichmentHelp, run: enrichmentCommand };
@@ -62,6 +69,7 @@ const COMMANDS: Record<string, Command> = {
   },
   produce: {
     summary: 'publish events from an NDJSON file or stdin',
+    connects: true,
     load: async () => {
       const { produceHelp, produceCommand } = await import('./commands/produce.ts');
       return { help: produceHelp, run: produceCommand };
@@ -69,6 +77,7 @@ const COMMANDS: Record<string, Command> = {
   },
   replay: {
     summary: 're-run a range of customer.update.requested through the apply path',
+    connects: true,
     load: async () => {
       const { replayHelp, replayCommand } = await import('./commands/replay.ts');
       return { help: replayHelp, run: replayCommand };
@@ -76,6 +85,7 @@ const COMMANDS: Record<string, Command> = {
   },
   dlq: {
     summary: 'dead letters: dlq list|show|redrive',
+    connects: true,
     load: async () => {
       const { dlqHelp, dlqCommand } = await import('./commands/dlq.ts');
       return { help: dlqHelp, run: dlqCommand };
@@ -97,6 +107,7 @@ const COMMANDS: Record<string, Command> = {
   },
   republish: {
     summary: 're-emit current customer snapshots to customer.updated',
+    connects: true,
     load: async () => {
       const { republishHelp, republishCommand } = await import('./commands/republish.ts');
       return { help: republishHelp, run: republishCommand };
@@ -110,7 +121,9 @@ ${Object.entries(COMMANDS)
   .map(([name, command]) => `  ${name.padEnd(12)} ${command.summary}`)
   .join('\n')}
 
-customer-sync <command> --help shows a command's options.`;
+customer-sync <command> --help shows a command's options.
+A command that connects to Postgres or Kafka gives one that does not answer 5 s, then fails
+(exit 69); with --wait it waits as the service does, up to STARTUP_TIMEOUT_MS, and says so.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
@@ -120,13 +133,31 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (entry === undefined)
-    throw new UsageError(`unknown command '${name}' (customer-sync --help lists them)`);
+    throw new UsageError(
+      `unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))} (customer-sync --help lists them)`,
+    );
   const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${command.help}\n`);
     return 0;
   }
-  return command.run(args);
+  // --wait belongs to every command that connects, so it is taken here, not by each parser.
+  if (args.includes('--wait')) {
+    if (!entry.connects)
+      throw new UsageError(
+        name === 'run'
+          ? 'run: the service always waits for Postgres and Kafka (STARTUP_TIMEOUT_MS); --wait is for the other commands'
+          : `${name}: --wait is for commands that connect to Postgres or Kafka`,
+      );
+    waitForDependencies(true);
+  }
+  try {
+    return await command.run(args.filter((arg) => arg !== '--wait'));
+  } catch (error) {
+    if (error instanceof OptionError)
+      throw new UsageError(`${error.message} (customer-sync ${name} --help shows the usage)`);
+    throw error;
+  }
 }
 
 // Until a command routes them to its own logger: errors only, as JSON lines on stderr.
@@ -138,13 +169,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`customer-sync: ${error.message}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof ConfigurationError) {
-      for (const problem of error.problems)
-        process.stderr.write(`customer-sync: configuration: ${problem}\n`);
-      process.exitCode = 78;
+    const code = reportKnownFailure(error);
+    if (code !== undefined) {
+      process.exitCode = code;
     } else {
       // Through the logger: a driver's error carries query parameters that Node would print.
       fallbackLogger.error({ err: error }, `customer-sync ${process.argv[2] ?? ''} failed`);

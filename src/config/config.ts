@@ -148,10 +148,13 @@ const environmentSchema = z
       })
       .default('info'),
     SHUTDOWN_TIMEOUT_MS: integerText(1_000, 600_000).default(30_000),
+    // How long start-up waits for an unreachable Postgres or Kafka: longer than a restart or a
+    // failover takes, so that a replica started meanwhile need not crash-loop. 0: for ever.
+    STARTUP_TIMEOUT_MS: integerText(0, 86_400_000).default(300_000),
     MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
     CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
     // 256 KiB is ~800 typical events, more than a chunk: fetching 1 MiB per partition held
-    // 30-40 MiB more of fetched messages for no throughput (SPEC §9, README Performance).
+    // 30-40 MiB more of fetched messages for no throughput (SPEC §9, docs/performance.md).
     // A record batch larger than this still arrives, but alone in its fetch (Kafka's rule):
     // raise it when producers write larger batches than Kafka's default 16 KiB batch.size.
     CONSUMER_MAX_BYTES_PER_PARTITION: integerText(1_024, 104_857_600).default(262_144),
@@ -373,6 +376,8 @@ export interface Config {
   http: { port: number; host?: string };
   logLevel: Environment['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** how long start-up waits for an unreachable Postgres or Kafka; 0 waits for ever */
+  startUpTimeoutMs: number;
   maxMessageBytes: number;
   /** CUSTOMER_MAX_DOCUMENT_BYTES: an event that would grow a customer past it is dead-lettered */
   customerMaxDocumentBytes: number;
@@ -473,6 +478,7 @@ function toConfig(env: Environment): Config {
     http: { port: env.HTTP_PORT, ...(env.HTTP_HOST !== undefined ? { host: env.HTTP_HOST } : {}) },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    startUpTimeoutMs: env.STARTUP_TIMEOUT_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     customerMaxDocumentBytes: env.CUSTOMER_MAX_DOCUMENT_BYTES,
     retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },

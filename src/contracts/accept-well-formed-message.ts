@@ -6,7 +6,7 @@
  * the schema, which alone words failures. So it can never refuse what the schema accepts, and a
  * property test (test/unit/contracts-agree.test.ts) holds it to accepting only what the schema
  * accepts, with the same result. Why it exists: zod took ~15 µs per message, about a tenth of
- * the service's own CPU (README Performance); this takes ~9, most of it libphonenumber.
+ * the service's own CPU (docs/performance.md); this takes ~9, most of it libphonenumber.
  */
 import {
   checkMetadataPatch,

@@ -8,8 +8,9 @@ const KAFKA_IMAGE = 'confluentinc/cp-kafka:8.1.1';
 const KAFKA_VERSION = '4.1 (confluentinc/cp-kafka:8.1.1)';
 const KAFKA_CLIENT_PORT = 9093;
 const POSTGRES_IMAGE = 'postgres:16-alpine';
-// Confluent's own registry, of the same Confluent Platform release as the Kafka image.
-const SCHEMA_REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:8.1.1';
+// Confluent's own registry, of the same Confluent Platform release as the Kafka image; the one
+// version everywhere (docker-compose.yml uses it too, test/unit/docker-compose.test.ts checks).
+export const SCHEMA_REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:8.1.1';
 const SCHEMA_REGISTRY_PORT = 8081;
 /** How containers on the shared network reach the Kafka container (its BROKER listener). */
 const KAFKA_NETWORK_ALIAS = 'kafka';

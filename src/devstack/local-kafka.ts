@@ -9,7 +9,7 @@ import { findJava } from './java-runtime.ts';
 import { describeKafkaCluster } from './kafka-cluster-probe.ts';
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, type KafkaJars } from './kafka-jars.ts';
 import { log4j2Config } from './log4j2-config.ts';
-import { spawnOwnedProcess } from './owned-process.ts';
+import { describeExit, spawnOwnedProcess } from './owned-process.ts';
 import { waitUntilReady } from './readiness.ts';
 import { runCommand } from './run-command.ts';
 import type { RunningKafka } from './services.ts';
@@ -197,6 +197,7 @@ async function startBroker(
     brokers,
     version: jars.version,
     logFile,
+    exited: broker.exited.then(describeExit),
     ...(securePorts
       ? {
           secureBrokers: {

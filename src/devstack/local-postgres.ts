@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readServerVersion } from './databases.ts';
 import { DevstackError } from './devstack-error.ts';
 import { findFreePort } from './free-port.ts';
-import { type OwnedProcess, spawnOwnedProcess } from './owned-process.ts';
+import { describeExit, type OwnedProcess, spawnOwnedProcess } from './owned-process.ts';
 import { findPostgresBinDir } from './postgres-binaries.ts';
 import { waitUntilReady } from './readiness.ts';
 import { runCommand } from './run-command.ts';
@@ -22,13 +22,18 @@ export type LocalPostgresOptions = {
   osUser?: string;
   readyTimeoutMs?: number;
   /**
+   * The superuser's password, with scram-sha-256 authentication instead of trust: for tests of
+   * what a refused password looks like.
+   */
+  password?: string;
+  /**
    * Serve TLS with this certificate and key (PEM) and refuse every TCP connection without it
    * (pg_hba `hostssl` only): a server for the tests of DATABASE_SSL_MODE.
    */
   tls?: { certificatePem: string; keyPem: string };
 };
 
-/** A throwaway PostgreSQL cluster: trust auth, superuser `postgres`, durability switched off. */
+/** A throwaway PostgreSQL cluster: trust auth (or a password), superuser `postgres`, durability off. */
 export type LocalPostgres = RunningPostgres & { logFile: string };
 
 /** An OS account other than ours that owns the cluster's files and runs the server. */
@@ -74,7 +79,23 @@ export async function startLocalPostgres(
   }
 
   const started = performance.now();
-  const initdbArgs = ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'];
+  const authentication = ['-A', 'trust'];
+  if (options.password !== undefined) {
+    const passwordFile = join(dir, 'password');
+    await writeFile(passwordFile, `${options.password}\n`, { mode: 0o600 });
+    if (account !== undefined) await chown(passwordFile, account.uid, account.gid);
+    authentication.splice(0, 2, '-A', 'scram-sha-256', `--pwfile=${passwordFile}`);
+  }
+  const initdbArgs = [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    ...authentication,
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ];
   await runCommand(join(binDir, 'initdb'), [...initdbArgs, '--no-sync', '--no-instructions'], {
     asUser: account?.name,
     cwd: dir,
@@ -110,7 +131,11 @@ export async function startLocalPostgres(
       ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])],
       { cwd: dir, logFile, asUser: account?.name },
     );
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const credentials =
+      options.password === undefined
+        ? 'postgres'
+        : `postgres:${encodeURIComponent(options.password)}`;
+    const url = `postgres://${credentials}@127.0.0.1:${port}/postgres`;
     let version: string;
     try {
       version = await waitUntilReady({
@@ -133,7 +158,13 @@ export async function startLocalPostgres(
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     log(`PostgreSQL ${version} ready on 127.0.0.1:${port} in ${seconds} s (log: ${logFile})`);
-    return { url, version, logFile, stop: stopOnce(server, dir) };
+    return {
+      url,
+      version,
+      logFile,
+      stop: stopOnce(server, dir),
+      exited: server.exited.then(describeExit),
+    };
   }
 }
 

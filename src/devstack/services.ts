@@ -8,6 +8,8 @@ export type RunningKafka = {
   logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
+  /** Settles when the broker we started ends, whoever ended it, saying how; absent if not ours. */
+  exited?: Promise<string>;
 };
 
 /** A Postgres server the caller may use until it calls `stop()`. */
@@ -20,6 +22,8 @@ export type RunningPostgres = {
   logFile?: string;
   /** Releases what was started for this caller; a no-op for services someone else runs. */
   stop(): Promise<void>;
+  /** Settles when the server we started ends, whoever ended it, saying how; absent if not ours. */
+  exited?: Promise<string>;
 };
 
 /** A Confluent-compatible Schema Registry the caller may use until it calls `stop()`. */

@@ -35,6 +35,8 @@ export type Infrastructure = {
   logFiles: { kafka?: string; postgres?: string; schemaRegistry?: string };
   /** Stops whatever was started; services named by the environment are left alone. */
   stop(): Promise<void>;
+  /** Settles when a Kafka or Postgres process we started ends, whoever ended it, saying which. */
+  ended: Promise<string> | undefined;
 };
 
 export type InfrastructureOptions = {
@@ -112,6 +114,10 @@ export async function startInfrastructure(
         postgres: started.postgres.how,
         schemaRegistry: started.registry?.how,
       },
+      ended: firstEnded([
+        ['Kafka', started.kafka.service.exited],
+        ['PostgreSQL', started.postgres.service.exited],
+      ]),
       logFiles: {
         ...(started.kafka.service.logFile ? { kafka: started.kafka.service.logFile } : {}),
         ...(started.postgres.service.logFile ? { postgres: started.postgres.service.logFile } : {}),
@@ -221,6 +227,13 @@ async function provideSchemaRegistry(
   }
   const service = await startLocalSchemaRegistry({ log, workDir: options.workDir });
   return { service, how: 'local-process' };
+}
+
+function firstEnded(processes: Array<[string, Promise<string> | undefined]>) {
+  const watched = processes.flatMap(([name, exited]) =>
+    exited === undefined ? [] : [exited.then((how) => `${name} ${how}`)],
+  );
+  return watched.length === 0 ? undefined : Promise.race(watched);
 }
 
 function redactPassword(url: string): string {

@@ -31,6 +31,11 @@ export async function startHealthServer(options: {
   readiness: ReadinessCheck[];
   /** the liveness verdict; without it /healthz only says the process answers */
   liveness?: () => LivenessVerdict;
+  /**
+   * While it returns a reason (start-up under way, waiting for Postgres or Kafka), /readyz
+   * answers 503 with it and runs no check: the components they check do not exist yet.
+   */
+  notReadyReason?: () => string | undefined;
   logger: Logger;
 }): Promise<HealthServer> {
   // A check that has not answered yet is not started again: while the database is down its
@@ -64,6 +69,10 @@ export async function startHealthServer(options: {
               ? '{"status":"ok"}'
               : JSON.stringify({ status: 'stuck', problems: verdict.problems }),
           );
+      } else if (path === '/readyz' && options.notReadyReason?.() !== undefined) {
+        response
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'not ready', reason: options.notReadyReason() }));
       } else if (path === '/readyz') {
         const results = await Promise.all(
           options.readiness.map(async (check) => [check.name, await answerOf(check)] as const),

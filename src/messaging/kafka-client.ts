@@ -75,8 +75,8 @@ export function createKafka(
   config: Pick<Config, 'kafka'>,
   logger: Logger,
   clientIdSuffix = '',
-  /** fewer retries for a command that reports an unreachable Kafka instead of waiting it out */
-  retries = 8,
+  /** kafkajs' own retries of connects and metadata requests (start-up probes use none) */
+  retry: KafkaConfig['retry'] = { initialRetryTime: 300, retries: 8 },
 ): Kafka {
   const options: KafkaConfig = {
     clientId: `${config.kafka.clientId}${clientIdSuffix}`,
@@ -85,7 +85,7 @@ export function createKafka(
     ssl: config.kafka.ssl ? { ...config.kafka.tls } : false,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
-    retry: { initialRetryTime: 300, retries },
+    retry,
   };
   if (config.kafka.sasl) options.sasl = config.kafka.sasl as SASLOptions;
   const kafka = new Kafka(options);

@@ -11,7 +11,7 @@ const dialect = new PgDialect();
  * before it can bind its parameters (one more round trip every time) and Postgres parses and
  * plans it afresh. The batch path's statements are few and their text is fixed (rows travel as
  * one JSON parameter): prepared once per connection, each goes in a single round trip
- * (README Performance).
+ * (docs/performance.md).
  */
 export function executePrepared<Row extends Record<string, unknown>>(
   handle: Database | DatabaseTransaction,

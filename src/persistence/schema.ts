@@ -125,8 +125,8 @@ export const outbox = pgTable(
     /**
      * `json`, not `jsonb`: the payload is written once, read once by the relay and never
      * queried; `json` keeps the text as written, so the relay publishes the event's fields in
-     * their own order. (Measured, it costs Postgres about the same CPU as jsonb: README
-     * Performance.)
+     * their own order. (Measured, it costs Postgres about the same CPU as jsonb:
+     * docs/performance.md.)
      */
     payload: json('payload').notNull(),
     /**

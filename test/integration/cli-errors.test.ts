@@ -55,6 +55,58 @@ describe('the command line, given bad input', () => {
     assert.match(option.stderr[0] ?? '', /--colour/);
   });
 
+  it('suggests what a near miss meant, in our words, exit 2', () => {
+    const command = customerSync(['replya']);
+    assert.equal(command.code, 2);
+    assert.deepEqual(command.stderr, [
+      "customer-sync: unknown command 'replya'; did you mean replay? (customer-sync --help lists them)",
+    ]);
+    const option = customerSync(['dlq', 'list', '--limt', '5']);
+    assert.equal(option.code, 2);
+    assert.deepEqual(option.stderr, [
+      'customer-sync: unknown option --limt; did you mean --limit? (customer-sync dlq --help shows the usage)',
+    ]);
+    const action = customerSync(['tenants', 'lst']);
+    assert.equal(action.code, 2);
+    assert.match(action.stderr.join('\n'), /got 'lst'; did you mean list\?/);
+  });
+
+  it('fails within seconds, with one line naming which and where, when a dependency is unreachable', () => {
+    const broker = customerSync(['produce', '--file', 'schemas/examples/demo-events.ndjson'], {
+      KAFKA_BROKERS: '127.0.0.1:1',
+    });
+    assert.equal(broker.code, 69);
+    assert.equal(broker.stderr.length, 1);
+    assert.match(
+      broker.stderr[0] ?? '',
+      /^customer-sync: Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\) was not reachable within [45](\.\d)? s: connection refused \(ECONNREFUSED\)$/,
+    );
+    const database = customerSync(['tenants', 'list'], {
+      DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/app',
+    });
+    assert.equal(database.code, 69);
+    assert.equal(database.stderr.length, 1);
+    assert.match(
+      database.stderr[0] ?? '',
+      /^customer-sync: PostgreSQL at 127\.0\.0\.1:1 \(DATABASE_URL\) was not reachable within [45](\.\d)? s: connection refused \(ECONNREFUSED\)$/,
+    );
+  });
+
+  it('with --wait, says what it waits for as it waits, up to STARTUP_TIMEOUT_MS', () => {
+    const { code, stderr } = customerSync(['tenants', 'list', '--wait'], {
+      DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/app',
+      STARTUP_TIMEOUT_MS: '7000',
+    });
+    assert.equal(code, 69);
+    assert.match(
+      stderr[0] ?? '',
+      /^customer-sync: waiting for PostgreSQL at 127\.0\.0\.1:1 \(DATABASE_URL\) since \S+: connection refused \(ECONNREFUSED\); 1 attempt\(s\) since the last report, next try in \d+\.\d s, gives up at \S+$/,
+    );
+    assert.match(stderr.at(-1) ?? '', /was not reachable within 7(\.\d)? s: connection refused/);
+    assert.doesNotMatch(stderr.join('\n'), /hunter2/);
+    assert.equal(customerSync(['run', '--wait']).code, 2, 'the service always waits');
+  });
+
   it('refuses an http:// lending system for a tenant, and ids that would rewrite its paths', () => {
     const env = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
     const insecure = customerSync(

@@ -9,12 +9,11 @@ import { spawn } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sql as drizzleSql } from 'drizzle-orm';
-import { createDatabase, dropDatabase } from '../../src/devstack/databases.ts';
 import { connectDatabase } from '../../src/persistence/database.ts';
 import { registerCleanup } from '../support/cleanup.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { runCli } from '../support/run-cli.ts';
-import { createTestDatabase, testInfrastructure, uniqueName } from '../support/test-environment.ts';
+import { createTestDatabase, testSql } from '../support/test-environment.ts';
 
 const EMAIL = 'ann.leak@example.com';
 const NAME = 'Annabelle-Leak';
@@ -129,12 +128,11 @@ describe('real driver errors in the logs', () => {
   });
 
   it("the CLI's last catch logs a driver error in one line", async () => {
-    // A database without the migrations: the tenants table is missing.
-    const { adminDatabaseUrl } = testInfrastructure();
-    const name = uniqueName('cs_unmigrated');
-    const unmigrated = await createDatabase(adminDatabaseUrl, name);
-    registerCleanup(() => dropDatabase(adminDatabaseUrl, name));
-    const result = await runCli(['tenants', 'list'], { env: { DATABASE_URL: unmigrated } });
+    // A migrated database whose tenants table went missing: the start-up check of the schema
+    // version passes (an unmigrated one is refused before any query), the query fails.
+    const broken = await createTestDatabase();
+    await testSql(broken)`drop table tenants cascade`;
+    const result = await runCli(['tenants', 'list'], { env: { DATABASE_URL: broken } });
     assert.equal(result.code, 1);
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, result.stderr);

@@ -8,7 +8,7 @@ import { testInfrastructure } from '../support/test-environment.ts';
 /** The statements this connection has prepared, as the server sees them. */
 const preparedHere = sql`select count(*)::int as count from pg_prepared_statements`;
 
-describe('the batch statements run prepared (README Performance)', () => {
+describe('the batch statements run prepared (docs/performance.md)', () => {
   it('prepares a statement once per connection and reuses it; drizzle`s default prepares nothing', async () => {
     const { adminDatabaseUrl } = testInfrastructure();
     // Inside one transaction every statement runs in the same server session.

@@ -183,6 +183,18 @@ describe('configuration (SPEC §8)', () => {
     assert.deepEqual(problemsOf({}, ['schemaRegistry']), ['SCHEMA_REGISTRY_URL is required']);
   });
 
+  it('waits for unreachable dependencies at start-up for 5 minutes by default, 0 meaning for ever', () => {
+    const defaults = loadConfig(MINIMAL);
+    assert.ok(defaults.ok);
+    assert.equal(defaults.config.startUpTimeoutMs, 300_000);
+    const forever = loadConfig({ ...MINIMAL, STARTUP_TIMEOUT_MS: '0' });
+    assert.ok(forever.ok);
+    assert.equal(forever.config.startUpTimeoutMs, 0);
+    assert.deepEqual(problemsOf({ ...MINIMAL, STARTUP_TIMEOUT_MS: '5m' }), [
+      'STARTUP_TIMEOUT_MS must be a whole number',
+    ]);
+  });
+
   it('treats an empty variable as unset', () => {
     const result = loadConfig({ ...MINIMAL, SCHEMA_REGISTRY_URL: '' });
     assert.ok(result.ok && result.config.schemaRegistryUrl === undefined);

@@ -24,6 +24,8 @@ import { describe, it } from 'node:test';
 import { Ajv2019, type ErrorObject } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/config.ts';
+import { SCHEMA_REGISTRY_IMAGE } from '../../src/devstack/container-stack.ts';
+import { DEMO_TENANT } from '../../src/devstack/demo-tenant.ts';
 
 const repositoryFile = (path: string) =>
   readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -44,6 +46,7 @@ interface ComposeService {
   volumes?: Array<string | { type: string; source?: string; target: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
   restart?: string;
+  profiles?: string[];
 }
 
 interface ComposeFile {
@@ -53,8 +56,12 @@ interface ComposeFile {
 }
 
 const composeText = repositoryFile('docker-compose.yml');
-/** Compose resolves YAML anchors, aliases and `<<` merge keys before it validates. */
-const parseCompose = (text: string): unknown => parse(text, { merge: true });
+/**
+ * Compose resolves YAML anchors, aliases and `<<` merge keys before it validates, and
+ * `${VARIABLE:-default}` from the environment: here, as when nothing is set.
+ */
+const parseCompose = (text: string): unknown =>
+  parse(text.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1'), { merge: true });
 const compose = parseCompose(composeText) as ComposeFile;
 
 function service(name: string): ComposeService {
@@ -225,14 +232,14 @@ const ENVIRONMENT_NEEDED: Record<string, string[]> = {
     'KAFKA_GROUP_ID',
     'KAFKA_CLIENT_ID',
     'DATABASE_URL',
-    'SCHEMA_REGISTRY_URL',
     'LENDING_API_URL',
     'HTTP_PORT',
     'LOG_LEVEL',
   ],
-  migrate: ['DATABASE_URL'],
   'lending-sim': [],
 };
+/** The set-up job's script, and what it needs (the same as `migrate`). */
+const SET_UP_SCRIPT = 'src/devstack/set-up-demo.ts';
 
 // ---- the specification -----------------------------------------------------------------------
 
@@ -286,13 +293,13 @@ describe('docker-compose.yml', () => {
     assert.doesNotMatch(composeText, /^version:/m);
   });
 
-  it('builds the service image from the Dockerfile and reuses it for migrate and lending-sim', () => {
+  it('builds the service image from the Dockerfile and reuses it for setup and lending-sim', () => {
     const customerSync = service('customer-sync');
     assert.ok(customerSync.build, 'customer-sync is built from this repository');
     assert.ok(SERVICE_IMAGE, 'the built image has a name the other services can refer to');
     assert.equal(commandOf(customerSync).join(' '), 'node src/cli/bin.ts run');
-    assert.equal(service('migrate').image, SERVICE_IMAGE);
-    assert.equal(commandOf(service('migrate')).join(' '), 'node src/cli/bin.ts migrate');
+    assert.equal(service('setup').image, SERVICE_IMAGE);
+    assert.equal(commandOf(service('setup')).join(' '), `node ${SET_UP_SCRIPT}`);
     assert.equal(service('lending-sim').image, SERVICE_IMAGE);
     assert.equal(
       commandOf(service('lending-sim')).join(' '),
@@ -305,9 +312,14 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(containers.map(([name]) => name).sort(), [
       'customer-sync',
       'lending-sim',
-      'migrate',
+      'setup',
     ]);
     for (const [name, definition] of containers) {
+      if (commandOf(definition).join(' ') === `node ${SET_UP_SCRIPT}`) {
+        const loaded = loadConfig(environmentOf(definition), ['database']);
+        assert.ok(loaded.ok, `${name}: the set-up job's configuration loads`);
+        continue;
+      }
       const [executable, entry, subcommand = ''] = commandOf(definition);
       assert.equal(`${executable} ${entry}`, 'node src/cli/bin.ts', `${name} runs the CLI`);
       const needed = ENVIRONMENT_NEEDED[subcommand];
@@ -315,7 +327,7 @@ describe('docker-compose.yml', () => {
       const environment = environmentOf(definition);
       const missing = needed.filter((variable) => !environment[variable]);
       assert.deepEqual(missing, [], `${name} (${subcommand}) lacks ${missing.join(', ')}`);
-      if (subcommand === 'run' || subcommand === 'migrate') {
+      if (subcommand === 'run') {
         const loaded = loadConfig(environment);
         assert.ok(
           loaded.ok,
@@ -328,13 +340,18 @@ describe('docker-compose.yml', () => {
   it('configures customer-sync as the brief says (SPEC §8)', () => {
     const environment = environmentOf(service('customer-sync'));
     assert.deepEqual(
-      Object.fromEntries(ENVIRONMENT_NEEDED.run?.map((name) => [name, environment[name]]) ?? []),
+      Object.fromEntries(
+        [...(ENVIRONMENT_NEEDED.run ?? []), 'SCHEMA_REGISTRY_URL'].map((name) => [
+          name,
+          environment[name],
+        ]),
+      ),
       {
         KAFKA_BROKERS: 'kafka:9092',
         KAFKA_GROUP_ID: 'customer-sync',
         KAFKA_CLIENT_ID: 'customer-sync',
         DATABASE_URL: 'postgres://customer_sync:customer_sync@postgres:5432/customer_sync',
-        SCHEMA_REGISTRY_URL: 'http://schema-registry:8081',
+        SCHEMA_REGISTRY_URL: '',
         LENDING_API_URL: 'http://lending-sim:8090',
         HTTP_PORT: '8080',
         LOG_LEVEL: 'info',
@@ -349,7 +366,7 @@ describe('docker-compose.yml', () => {
     for (const broker of (environment.KAFKA_BROKERS ?? '').split(',')) {
       assert.ok(compose.services[hostOf(broker)], `broker ${broker} is a service of the stack`);
     }
-    for (const variable of ['DATABASE_URL', 'SCHEMA_REGISTRY_URL', 'LENDING_API_URL']) {
+    for (const variable of ['DATABASE_URL', 'LENDING_API_URL']) {
       const host = hostOf(environment[variable] ?? '');
       assert.ok(compose.services[host], `${variable} names the stack's "${host}" service`);
     }
@@ -362,16 +379,51 @@ describe('docker-compose.yml', () => {
     assert.equal(database.pathname, `/${postgres.POSTGRES_DB}`);
   });
 
-  it('starts customer-sync only after migrate completed successfully and Kafka is healthy', () => {
+  it('starts customer-sync only after setup completed successfully and Kafka is healthy', () => {
     const dependencies = dependenciesOf(service('customer-sync'));
-    assert.equal(dependencies.migrate, 'service_completed_successfully');
+    assert.equal(dependencies.setup, 'service_completed_successfully');
     assert.equal(dependencies.kafka, 'service_healthy');
+    for (const name of Object.keys(dependencies))
+      assert.equal(service(name).profiles, undefined, `${name} runs without a profile`);
   });
 
-  it('runs migrate once, after Postgres is healthy', () => {
-    const migrate = service('migrate');
-    assert.equal(dependenciesOf(migrate).postgres, 'service_healthy');
-    assert.equal(migrate.restart, 'no');
+  it('runs setup once, after Postgres is healthy: the migrations and the demo tenant of npm run dev', () => {
+    const setup = service('setup');
+    assert.equal(dependenciesOf(setup).postgres, 'service_healthy');
+    assert.equal(setup.restart, 'no');
+    assert.match(repositoryFile(SET_UP_SCRIPT), /applyMigrations[\s\S]*configureDemoTenant/);
+    assert.match(
+      repositoryFile('src/devstack/dev-session.ts'),
+      /applyMigrations[\s\S]*configureDemoTenant/,
+    );
+    assert.equal(DEMO_TENANT.tenantId, 'tenant-a');
+  });
+
+  it('has the defaults of npm run dev: plain JSON unless asked, the registry only on request', () => {
+    const registry = service('schema-registry');
+    assert.deepEqual(registry.profiles, ['registry']);
+    assert.match(composeText, /SCHEMA_REGISTRY_URL: \$\{SCHEMA_REGISTRY_URL:-\}/);
+    assert.equal(environmentOf(service('customer-sync')).KAFKA_CREATE_TOPICS, 'true');
+  });
+
+  it('runs the registry of the same release as the tests do (one version everywhere)', () => {
+    assert.equal(service('schema-registry').image, SCHEMA_REGISTRY_IMAGE);
+  });
+
+  it('keeps Kafka and Postgres in named volumes, so down/up keeps (and down -v drops) both', () => {
+    const namedVolume = (name: string, target: string) =>
+      (service(name).volumes ?? []).some((volume) => {
+        const [source, mounted] =
+          typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+        return mounted === target && source !== undefined && source in (compose.volumes ?? {});
+      });
+    assert.ok(namedVolume('postgres', '/var/lib/postgresql/data'), 'Postgres data in a volume');
+    const logDirs = environmentOf(service('kafka')).KAFKA_LOG_DIRS ?? '';
+    assert.ok(namedVolume('kafka', logDirs), `Kafka's KAFKA_LOG_DIRS (${logDirs}) in a volume`);
+  });
+
+  it('publishes Postgres on 15432, clear of a Postgres installed on the host', () => {
+    assert.deepEqual(publishedPorts(service('postgres')), ['15432:5432']);
   });
 
   it('publishes the service on HTTP_PORT and health-checks /healthz there', () => {
@@ -408,7 +460,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs Schema Registry against that Kafka and Postgres 16 with a named volume', () => {
+  it('runs Schema Registry against that Kafka, and Postgres 16', () => {
     const registry = service('schema-registry');
     assert.match(registry.image ?? '', /^confluentinc\/cp-schema-registry:[78]\.\d+\.\d+$/);
     assert.match(
@@ -420,14 +472,6 @@ describe('docker-compose.yml', () => {
 
     const postgres = service('postgres');
     assert.equal(postgres.image, 'postgres:16');
-    assert.ok(publishedPorts(postgres).includes('5432:5432'));
-    const dataVolume = (postgres.volumes ?? [])
-      .map((volume) => (typeof volume === 'string' ? volume.split(':')[0] : volume.source))
-      .find(
-        (source) =>
-          source !== undefined && compose.volumes !== undefined && source in compose.volumes,
-      );
-    assert.ok(dataVolume, 'Postgres keeps its data in a named volume');
   });
 
   it('health-checks every long-running dependency that others wait on', () => {

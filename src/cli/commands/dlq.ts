@@ -35,8 +35,9 @@ import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
 import { parseCount, parseTime } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
-import { parseCommandLine, UsageError } from '../usage-error.ts';
+import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const dlqHelp = `customer-sync dlq list [--code <codes>] [--since <time>] [--limit <n>] [--json]
 customer-sync dlq show <partition:offset> [--reveal] [--json]
@@ -74,9 +75,7 @@ export async function dlqCommand(args: string[]): Promise<number> {
   if (action === 'list') return listDeadLetters(rest);
   if (action === 'show') return showDeadLetter(rest);
   if (action === 'redrive') return redrive(rest);
-  throw new UsageError(
-    `dlq: expected 'list', 'show' or 'redrive', got ${action === undefined ? 'nothing' : `'${action}'`}`,
-  );
+  throw unknownAction('dlq', ['list', 'show', 'redrive'], action);
 }
 
 function parseCodes(text: string | undefined, command: string): Set<string> | undefined {
@@ -104,6 +103,8 @@ function sinceBound(text: string | undefined, command: string): RangeBound {
 /** Kafka, its admin client, and the run's own group ids, for one dlq command. */
 async function connectKafka(command: string, needsDatabase: boolean) {
   const config = loadCommandConfig(needsDatabase ? ['kafka', 'database'] : ['kafka']);
+  // `dlq list` also reads the redrive ledger when DATABASE_URL is set.
+  await reachDependencies(config, config.database.url === '' ? ['kafka'] : ['database', 'kafka']);
   const logger = createCommandLogger(config, `dlq-${command}`);
   const kafka = createKafka(config, logger, '-dlq');
   const admin = kafka.admin();

@@ -6,7 +6,8 @@ import {
   type EnrichmentJobState,
 } from '../../persistence/enrichment-job-store.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
-import { parseCommandLine, UsageError } from '../usage-error.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
+import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const enrichmentHelp = `customer-sync enrichment list [--failed | --state S[,S…]] [--tenant T] [--limit N] [--json]
 customer-sync enrichment retry (--failed | <jobId>…) [--tenant T]
@@ -23,15 +24,14 @@ export async function enrichmentCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === 'list') return listJobs(rest);
   if (action === 'retry') return retryJobs(rest);
-  throw new UsageError(
-    `enrichment: expected 'list' or 'retry', got ${action === undefined ? 'nothing' : `'${action}'`}`,
-  );
+  throw unknownAction('enrichment', ['list', 'retry'], action);
 }
 
 async function withStore<T>(
   work: (store: ReturnType<typeof createEnrichmentJobStore>) => Promise<T>,
 ): Promise<T> {
   const config = loadCommandConfig(['database']);
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database, {
     poolMax: 2,
     timeouts: config.database.timeouts,

@@ -22,6 +22,7 @@ import { createCommandLogger } from '../command-logger.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
 import { parseExternalId, parseTenantId, parseTime } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
@@ -136,9 +137,12 @@ export async function explainCommand(args: string[]): Promise<number> {
   const options = parseExplainArguments(args);
   const needsKafka = options.readDeadLetters || options.history;
   const config = loadCommandConfig(needsKafka ? ['kafka', 'database'] : ['database']);
+  // Kafka is optional here: an unreachable broker leaves the dead letters and history out.
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-explain',
+    timeouts: config.database.timeouts,
   });
   const kafkaReads = needsKafka ? kafkaArchives(config, options) : undefined;
   try {
@@ -173,7 +177,10 @@ export async function explainCommand(args: string[]): Promise<number> {
 /** The Kafka side: the DLQ and, with --history, customer.updated, over one admin client. */
 function kafkaArchives(config: Config, options: ExplainArguments) {
   const logger = createCommandLogger(config, 'explain');
-  const kafka = createKafka(config, logger, '-explain', KAFKA_RETRIES);
+  const kafka = createKafka(config, logger, '-explain', {
+    initialRetryTime: 300,
+    retries: KAFKA_RETRIES,
+  });
   const admin = kafka.admin();
   let connected: Promise<Admin> | undefined;
   const connectedAdmin = () => {

@@ -1,5 +1,6 @@
 import { applyMigrations, migrationTimeoutsOf } from '../../persistence/migrate.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { parseCommandLine } from '../usage-error.ts';
 
 export const migrateHelp = `customer-sync migrate
@@ -10,6 +11,7 @@ several replicas at once (they take turns).`;
 export async function migrateCommand(args: string[]): Promise<number> {
   parseCommandLine(args, {});
   const config = loadCommandConfig(['database']);
+  await reachDependencies(config, ['database'], { checkSchema: false });
   await applyMigrations(config.database, migrationTimeoutsOf(config));
   process.stdout.write('migrations applied\n');
   return 0;

@@ -13,6 +13,7 @@ import { createCommandLogger } from '../command-logger.ts';
 import { createCommandRecordSender } from '../command-record-sender.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { parseCount } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
@@ -100,9 +101,11 @@ async function withStore<T>(
   work: (store: ReturnType<typeof createParkedRecordStore>) => Promise<T>,
 ): Promise<T> {
   const config = loadCommandConfig(['database']);
-  const database = connectDatabase(config.database.url, {
+  await reachDependencies(config, ['database']);
+  const database = connectDatabase(config.database, {
     poolMax: 1,
     applicationName: `customer-sync-${command}`,
+    timeouts: config.database.timeouts,
   });
   try {
     return await work(createParkedRecordStore(database.sql));
@@ -243,9 +246,11 @@ async function retryParked(args: string[]): Promise<number> {
   const logger = createCommandLogger(config, 'parked-retry');
   const kafka = createKafka(config, logger, '-parked');
   const sender = createCommandRecordSender(kafka, config, logger);
-  const database = connectDatabase(config.database.url, {
+  await reachDependencies(config, ['database', 'kafka']);
+  const database = connectDatabase(config.database, {
     poolMax: 1,
     applicationName: 'customer-sync-parked-retry',
+    timeouts: config.database.timeouts,
   });
   try {
     await sender.connect();

@@ -9,6 +9,7 @@ import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress, formatBytes } from '../progress.ts';
 import { parseCount } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 export const produceHelp = `customer-sync produce --file <events.ndjson | -> [options]
@@ -52,6 +53,7 @@ export async function produceCommand(args: string[]): Promise<number> {
       : parseCount(values['start-line'], 'produce: --start-line', 1, 2_000_000_000);
   const size = file === '-' ? undefined : await readableFileSize(file);
   const config = loadCommandConfig(['kafka']);
+  await reachDependencies(config, ['kafka']);
   const topic = values.topic ?? config.topics.updateRequested;
   const logger = createCommandLogger(config, 'produce');
   const kafka = createKafka(config, logger, '-produce');

@@ -45,6 +45,7 @@ import {
   parseRangeBound,
   parseTenantId,
 } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 export const replayHelp = `customer-sync replay --from <offset | time | earliest> [options]
@@ -108,6 +109,7 @@ function parseReplayArguments(args: string[]): ReplayArguments {
 export async function replayCommand(args: string[]): Promise<number> {
   const options = parseReplayArguments(args);
   const config = loadCommandConfig(['kafka', 'database']);
+  await reachDependencies(config, ['database', 'kafka']);
   const logger = createCommandLogger(config, 'replay');
   const kafka = createKafka(config, logger, '-replay');
   const runId = randomUUID();

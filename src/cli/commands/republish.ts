@@ -11,6 +11,7 @@ import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
 import { parseCount, parseExternalId, parseTenantId, parseTime } from '../range-arguments.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
 
 export const republishHelp = `customer-sync republish (--tenant <id> [--external-id <id>…] | --since <time> | --all) [options]
@@ -125,6 +126,7 @@ function describeSelection(selection: RepublishSelection): string {
 export async function republishCommand(args: string[]): Promise<number> {
   const options = parseRepublishArguments(args);
   const config = loadCommandConfig(['database']);
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database, {
     poolMax: 2,
     applicationName: 'customer-sync-republish',

@@ -3,6 +3,7 @@ import { startService } from '../../main.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { logProcessFailures } from '../../observability/process-failure-handlers.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
+import { reportKnownFailure } from '../report-failure.ts';
 import { parseCommandLine } from '../usage-error.ts';
 
 export const runHelp = `customer-sync run
@@ -93,6 +94,10 @@ export async function runCommand(args: string[]): Promise<number> {
       // retries), and its timers would hold the process open for a minute more.
       process.exit(0);
     }
+    // A dependency unreachable past STARTUP_TIMEOUT_MS, or misconfigured: one line on stderr
+    // naming it, exit 69 or 78.
+    const known = reportKnownFailure(error);
+    if (known !== undefined) process.exit(known);
     // One line through the logger, never Node's printer; what had started has stopped.
     logger.fatal({ err: error }, 'customer-sync could not start');
     process.exit(1);

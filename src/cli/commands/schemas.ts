@@ -11,7 +11,7 @@ import {
   subjectSchemas,
 } from '../../messaging/schema-subjects.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
-import { parseCommandLine, UsageError } from '../usage-error.ts';
+import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const schemasHelp = `customer-sync schemas register [--request-format avro|json]
 customer-sync schemas check [--request-format avro|json]
@@ -35,9 +35,7 @@ SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD for basic auth).`;
 export async function schemasCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action !== 'register' && action !== 'check') {
-    throw new UsageError(
-      `schemas: expected 'register' or 'check', got ${action === undefined ? 'nothing' : `'${action}'`}`,
-    );
+    throw unknownAction('schemas', ['register', 'check'], action);
   }
   const { values } = parseCommandLine(rest, { 'request-format': { type: 'string' } });
   const format = values['request-format'] ?? 'avro';

@@ -2,8 +2,9 @@ import { isAllowedLendingUrl } from '../../enrichment/lending-targets.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
+import { reachDependencies } from '../reach-dependencies.ts';
 import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
-import { parseCommandLine, UsageError } from '../usage-error.ts';
+import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
 export const tenantsHelp = `customer-sync tenants set <tenantId> --task-types a,b[,…] [--lending-api-url URL]
 customer-sync tenants list
@@ -18,9 +19,7 @@ export async function tenantsCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === 'set') return setTenant(rest);
   if (action === 'list') return listTenants(rest);
-  throw new UsageError(
-    `tenants: expected 'set' or 'list', got ${action === undefined ? 'nothing' : `'${action}'`}`,
-  );
+  throw unknownAction('tenants', ['set', 'list'], action);
 }
 
 async function setTenant(args: string[]): Promise<number> {
@@ -54,6 +53,7 @@ async function setTenant(args: string[]): Promise<number> {
     throw new UsageError(
       'tenants set: --lending-api-url must be an https:// URL (LENDING_API_ALLOW_INSECURE_HTTP=true allows http://, for development only)',
     );
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database, {
     poolMax: 1,
     timeouts: config.database.timeouts,
@@ -80,6 +80,7 @@ async function setTenant(args: string[]): Promise<number> {
 async function listTenants(args: string[]): Promise<number> {
   const { values } = parseCommandLine(args, { json: { type: 'boolean' } });
   const config = loadCommandConfig(['database']);
+  await reachDependencies(config, ['database']);
   const database = connectDatabase(config.database, {
     poolMax: 1,
     timeouts: config.database.timeouts,
