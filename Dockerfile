@@ -1,7 +1,8 @@
 # customer-sync container image. There is no build step: Node 26 runs the TypeScript sources
 # directly (type stripping), so the image is the production node_modules plus the sources.
 #
-#   docker build -t customer-sync .
+#   docker build -t customer-sync .                 (the service; the default target)
+#   docker build --target dev -t customer-sync-dev .  (plus dev/: compose's simulator, set-up job)
 #   docker run --rm customer-sync node src/cli/bin.ts --help
 
 ARG NODE_IMAGE=node:26-slim
@@ -15,8 +16,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# ---- runtime ----------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS runtime
+# ---- service: what production runs: src/, the schemas, the migrations ------------------------
+FROM ${NODE_IMAGE} AS service
 ENV NODE_ENV=production
 # SPEC §9 (RSS <= 256 MiB): without a memory limit V8 sizes its heap from the host's RAM and,
 # on a big host, lets the old generation grow 4x between collections; capped at 1 GiB it grows
@@ -40,3 +41,11 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(3000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 CMD ["node", "src/cli/bin.ts", "run"]
+
+# ---- dev: the service image plus the development tools of dev/ (the lending-system simulator,
+# the demo set-up job), for docker compose's `lending-sim` and `setup` only -------------------
+FROM service AS dev
+COPY dev ./dev
+
+# ---- runtime, the default target: the service alone; dev/, test/ and bench/ are not in it -----
+FROM service AS runtime

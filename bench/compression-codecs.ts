@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { CompressionTypes } from 'kafkajs';
-import { registerKafkaCodecs } from '../src/messaging/kafka-client.ts';
-import { type CodecName, KAFKA_CODECS } from '../src/messaging/kafka-codecs.ts';
+import { registerKafkaCodecs } from '../src/messaging/kafka/kafka-client.ts';
+import { type CodecName, KAFKA_CODECS } from '../src/messaging/kafka/kafka-codecs.ts';
 import { seededRandom } from '../test/support/workload.ts';
 
 registerKafkaCodecs();

@@ -1,7 +1,7 @@
 import { Partitioners } from 'kafkajs';
 import { applyUpdateBatch } from '../src/application/apply-update-batch.ts';
 import type { CustomerUpdateRequest } from '../src/contracts/customer-update-requested.ts';
-import { createJsonUpdateRequestDecoder } from '../src/messaging/decode-update-request.ts';
+import { createJsonUpdateRequestDecoder } from '../src/messaging/consumer/decode-update-request.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
 import { createUpdateBatchStore } from '../src/persistence/update-batch-store.ts';
 import { type CpuSeconds, MachineCpu } from './machine-cpu.ts';

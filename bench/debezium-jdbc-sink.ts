@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Kafka, Partitioners } from 'kafkajs';
 import postgres from 'postgres';
-import { DEBEZIUM_JDBC_SINK_VERSION } from '../src/devstack/kafka-connect-jars.ts';
-import { startKafkaConnectStandalone } from '../src/devstack/local-kafka-connect.ts';
+import { DEBEZIUM_JDBC_SINK_VERSION } from '../dev/kafka-connect-jars.ts';
+import { startKafkaConnectStandalone } from '../dev/local-kafka-connect.ts';
 import { type CpuSeconds, MachineCpu } from './machine-cpu.ts';
 import { peerRecords } from './peer-records.ts';
 import type { WorkloadMessage } from './workload.ts';

@@ -10,12 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { createDatabase, databaseUrl, dropDatabase } from '../dev/databases.ts';
 import { applyUpdateBatch } from '../src/application/apply-update-batch.ts';
 import {
   type CustomerUpdateRequest,
   parseCustomerUpdateRequested,
 } from '../src/contracts/customer-update-requested.ts';
-import { createDatabase, databaseUrl, dropDatabase } from '../src/devstack/databases.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
 import { applyMigrations } from '../src/persistence/migrate.ts';
 import { createTenantRepository } from '../src/persistence/tenant-repository.ts';

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { applyUpdateBatch } from '../src/application/apply-update-batch.ts';
 import type { ValidationFailure } from '../src/contracts/error-codes.ts';
-import { createJsonUpdateRequestDecoder } from '../src/messaging/decode-update-request.ts';
+import { createJsonUpdateRequestDecoder } from '../src/messaging/consumer/decode-update-request.ts';
 import { connectDatabase } from '../src/persistence/database.ts';
 import { executePrepared, executeUnprepared } from '../src/persistence/prepared-sql.ts';
 import { createUpdateBatchStore } from '../src/persistence/update-batch-store.ts';

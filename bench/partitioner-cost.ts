@@ -1,11 +1,11 @@
 /**
  * What choosing a partition costs per keyed message: kafkajs' DefaultPartitioner against ours
- * (src/messaging/murmur2-partitioner.ts), time and bytes allocated, on the relay's key shape.
+ * (src/messaging/kafka/murmur2-partitioner.ts), time and bytes allocated, on the relay's key shape.
  * `node bench/partitioner-cost.ts` (hold the heavy lock: it is a benchmark).
  */
 import { getHeapStatistics } from 'node:v8';
 import { type ICustomPartitioner, Partitioners, type PartitionMetadata } from 'kafkajs';
-import { Murmur2Partitioner } from '../src/messaging/murmur2-partitioner.ts';
+import { Murmur2Partitioner } from '../src/messaging/kafka/murmur2-partitioner.ts';
 
 const CALLS = 200_000;
 /** Node 26 reports it; the typings of @types/node 24 do not know it yet. */

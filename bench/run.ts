@@ -6,8 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { kafkaConnectJarsCached } from '../dev/kafka-connect-jars.ts';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
-import { kafkaConnectJarsCached } from '../src/devstack/kafka-connect-jars.ts';
 import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
 import { writeResultFiles } from './result-files.ts';
 import { formatResultsTable } from './results.ts';
@@ -16,7 +16,7 @@ import { DEFAULT_WORKLOAD } from './workload.ts';
 // The bench runs the service's write path in this process: with the service's mended driver,
 // installed before anything below loads it (src/persistence/postgres-driver-fix.ts).
 installPostgresDriverFixOrExit('bench');
-const { startInfrastructure } = await import('../src/devstack/stack.ts');
+const { startInfrastructure } = await import('../dev/stack.ts');
 const { runBenchmark } = await import('./run-benchmark.ts');
 
 silenceKafkajsTimeoutWarning();

@@ -1,19 +1,22 @@
-import { type AbortableStartUp, createAbortableStartUp } from './abortable-start-up.ts';
 import { applyUpdateBatch } from './application/apply-update-batch.ts';
 import type { Config } from './config/config.ts';
 import { createEnrichmentWorker } from './enrichment/enrichment-worker.ts';
 import { createLendingSystemClient } from './enrichment/lending-system-client.ts';
 import { createLendingTargets } from './enrichment/lending-targets.ts';
 import { startHealthServer } from './http/health-server.ts';
-import { createConsumerLagSampler } from './messaging/consumer-lag-sampler.ts';
-import { createDeadLetterPublisher } from './messaging/dead-letter-publisher.ts';
-import { createProbeKafka, probeKafka } from './messaging/kafka-availability.ts';
-import { COMPRESSION_TYPE_OF, createKafka, createProducer } from './messaging/kafka-client.ts';
-import { createMessageFormats } from './messaging/message-formats.ts';
-import { createOutboxRelay } from './messaging/outbox-relay.ts';
-import { createRecordSender } from './messaging/record-sender.ts';
-import { ensureTopics } from './messaging/topics.ts';
-import { createUpdateConsumer, type UpdateConsumer } from './messaging/update-consumer.ts';
+import { createConsumerLagSampler } from './messaging/consumer/consumer-lag-sampler.ts';
+import { createMessageFormats } from './messaging/consumer/message-formats.ts';
+import { createUpdateConsumer, type UpdateConsumer } from './messaging/consumer/update-consumer.ts';
+import { createDeadLetterPublisher } from './messaging/dead-letters/dead-letter-publisher.ts';
+import { createProbeKafka, probeKafka } from './messaging/kafka/kafka-availability.ts';
+import {
+  COMPRESSION_TYPE_OF,
+  createKafka,
+  createProducer,
+} from './messaging/kafka/kafka-client.ts';
+import { createRecordSender } from './messaging/kafka/record-sender.ts';
+import { ensureTopics } from './messaging/kafka/topics.ts';
+import { createOutboxRelay } from './messaging/outbox/outbox-relay.ts';
 import { createConsumerProgress } from './observability/consumer-progress.ts';
 import { createLivenessMonitor, type LivenessMonitor } from './observability/liveness-monitor.ts';
 import type { Logger } from './observability/logger.ts';
@@ -28,7 +31,8 @@ import { createParkedRecordStore } from './persistence/parked-record-store.ts';
 import { startProcessedEventsPruning } from './persistence/processed-events-pruner.ts';
 import { createUpdateBatchStore } from './persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from './service-version.ts';
-import { createStartUpWaits, logStartUpWaits } from './start-up-waits.ts';
+import { type AbortableStartUp, createAbortableStartUp } from './start-up/abortable-start-up.ts';
+import { createStartUpWaits, logStartUpWaits } from './start-up/start-up-waits.ts';
 
 export interface RunningService {
   httpPort: number;

@@ -1,6 +1,6 @@
 /**
  * `npm test`: starts the real infrastructure the integration tests need (SPEC: real Kafka, real
- * Postgres; see src/devstack/stack.ts for how it is found or started), runs every test file
+ * Postgres; see dev/stack.ts for how it is found or started), runs every test file
  * with node's test runner, and stops what it started. `--unit` runs the unit tests alone, with
  * no infrastructure. Extra arguments are test files or globs.
  */
@@ -18,7 +18,7 @@ installPostgresDriverFixOrExit('npm test');
 const DRIVER_FIX_PRELOAD = fileURLToPath(
   new URL('../src/persistence/postgres-driver-fix-preload.ts', import.meta.url),
 );
-const { startInfrastructure } = await import('../src/devstack/stack.ts');
+const { startInfrastructure } = await import('../dev/stack.ts');
 
 silenceKafkajsTimeoutWarning();
 

@@ -18,7 +18,7 @@ export interface OutgoingRecord {
 export interface NewParkedRecord extends OutgoingRecord {
   kind: ParkedKind;
   topic: string;
-  /** the refusal's code and words (src/messaging/refused-records.ts), PII-free */
+  /** the refusal's code and words (src/messaging/kafka/refused-records.ts), PII-free */
   errorCode: string;
   errorMessage: string;
   /** announcements: the customer.updated eventId and the customer it is about */

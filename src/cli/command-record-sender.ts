@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/config.ts';
-import { COMPRESSION_TYPE_OF, createProducer } from '../messaging/kafka-client.ts';
-import { createRecordSender, type RecordSender } from '../messaging/record-sender.ts';
+import { COMPRESSION_TYPE_OF, createProducer } from '../messaging/kafka/kafka-client.ts';
+import { createRecordSender, type RecordSender } from '../messaging/kafka/record-sender.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /**

@@ -53,13 +53,6 @@ const COMMANDS: Record<string, Command> = {
       return { help: enrichmentHelp, run: enrichmentCommand };
     },
   },
-  'lending-sim': {
-    summary: 'run the lending-system simulator (HTTP)',
-    load: async () => {
-      const { lendingSimHelp, lendingSimCommand } = await import('./commands/lending-sim.ts');
-      return { help: lendingSimHelp, run: lendingSimCommand };
-    },
-  },
   schemas: {
     summary: 'Schema Registry: schemas register|check',
     load: async () => {

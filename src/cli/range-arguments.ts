@@ -1,5 +1,5 @@
 import { PATTERNS } from '../domain/customer-field-rules.ts';
-import type { RangeBound } from '../messaging/topic-range.ts';
+import type { RangeBound } from '../messaging/kafka/topic-range.ts';
 import { UsageError } from './usage-error.ts';
 
 /** RFC 3339 with an explicit offset, or a plain date (midnight UTC). */

@@ -1,8 +1,8 @@
 import type { Config } from '../config/config.ts';
-import { createProbeKafka, probeKafka } from '../messaging/kafka-availability.ts';
+import { createProbeKafka, probeKafka } from '../messaging/kafka/kafka-availability.ts';
 import { createLogger } from '../observability/logger.ts';
 import { probeDatabase } from '../persistence/database-availability.ts';
-import { createStartUpWaits, describeWaitingReport } from '../start-up-waits.ts';
+import { createStartUpWaits, describeWaitingReport } from '../start-up/start-up-waits.ts';
 
 /**
  * Without --wait a command gives an unreachable Postgres or Kafka this long (a blip, a restart

@@ -2,7 +2,7 @@ import type { IHeaders, Message } from 'kafkajs';
 import type { NewParkedRecord, OutgoingRecord, ParkedKind } from '../application/parked-records.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { RefusedMessage } from './record-sender.ts';
+import type { RefusedMessage } from './kafka/record-sender.ts';
 
 const bytes = (value: Buffer | string | null | undefined): Buffer | null =>
   value === null || value === undefined ? null : Buffer.from(value);

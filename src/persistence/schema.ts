@@ -299,7 +299,7 @@ export const parkedRecords = pgTable(
     value: bytea('value'),
     /** header name -> values, each base64: header values are bytes */
     headers: jsonb('headers').$type<Record<string, string[]>>().notNull(),
-    /** the refusal (src/messaging/refused-records.ts), PII-free */
+    /** the refusal (src/messaging/kafka/refused-records.ts), PII-free */
     errorCode: text('error_code').notNull(),
     errorMessage: text('error_message').notNull(),
     /** the announcement's eventId; for a dead letter, null */

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { runCommand } from '../../src/devstack/run-command.ts';
+import { runCommand } from '../../dev/run-command.ts';
 import { ensureDebianTool } from '../support/debian-tool.ts';
 
 const path = (file: string) => fileURLToPath(new URL(`../../${file}`, import.meta.url));

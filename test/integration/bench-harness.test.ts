@@ -7,7 +7,7 @@ import { writeResultFiles } from '../../bench/result-files.ts';
 import type { BenchResults } from '../../bench/results.ts';
 import { runBenchmark } from '../../bench/run-benchmark.ts';
 import { takeWorkload } from '../../bench/workload.ts';
-import { readServerVersion } from '../../src/devstack/databases.ts';
+import { readServerVersion } from '../../dev/databases.ts';
 import { registerCleanup } from '../support/cleanup.ts';
 import { testInfrastructure } from '../support/test-environment.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort } from '../../src/devstack/free-port.ts';
+import { findFreePort } from '../../dev/free-port.ts';
 import { connectDatabase } from '../../src/persistence/database.ts';
 import { createTenantRepository } from '../../src/persistence/tenant-repository.ts';
 import { registerCleanup } from '../support/cleanup.ts';

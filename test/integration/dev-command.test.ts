@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { findFreePorts } from '../../src/devstack/free-port.ts';
+import { findFreePorts } from '../../dev/free-port.ts';
 import {
   DEV_ENV_FILE,
   DevProcess,
@@ -170,7 +170,7 @@ describe('npm run dev, as the README tells a newcomer', () => {
 
   for (const [target, pattern] of [
     ['npm', undefined],
-    ['the dev process', /src\/devstack\/dev\.ts/],
+    ['the dev process', /dev\/dev\.ts/],
     ['the service', /src\/cli\/bin\.ts run/],
   ] as const) {
     it(`stops all of it on SIGTERM to ${target}`, async () => {

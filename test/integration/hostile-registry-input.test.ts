@@ -11,8 +11,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { toAvroUpdateRequest } from '../../src/contracts/customer-update-requested-avro.ts';
-import { createSchemaRegistryClient } from '../../src/messaging/schema-registry-client.ts';
-import { registerSubjectSchema, topicValueSubject } from '../../src/messaging/schema-subjects.ts';
+import { createSchemaRegistryClient } from '../../src/messaging/schema-registry/schema-registry-client.ts';
+import {
+  registerSubjectSchema,
+  topicValueSubject,
+} from '../../src/messaging/schema-registry/schema-subjects.ts';
 import { varint } from '../support/adversarial-bytes.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import type { ServiceProcess } from '../support/service-process.ts';

@@ -1,6 +1,6 @@
 /**
  * KAFKA_SSL_CA / KAFKA_SSL_CERT / KAFKA_SSL_KEY and SASL/SCRAM against a real broker with TLS
- * listeners (SPEC §8): a broker of this file's own (src/devstack/local-kafka.ts), its
+ * listeners (SPEC §8): a broker of this file's own (dev/local-kafka.ts), its
  * certificate from a CA made here with openssl, SCRAM users created with its storage, a
  * SASL_SSL listener and an SSL listener that requires client certificates. The service and
  * the CLI connect with the right CA and credentials, and fail with one line otherwise; the
@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { findJava } from '../../src/devstack/java-runtime.ts';
-import { DEFAULT_KAFKA_VERSION, ensureKafkaJars } from '../../src/devstack/kafka-jars.ts';
-import { type LocalKafka, startLocalKafka } from '../../src/devstack/local-kafka.ts';
-import { runCommand } from '../../src/devstack/run-command.ts';
+import { findJava } from '../../dev/java-runtime.ts';
+import { DEFAULT_KAFKA_VERSION, ensureKafkaJars } from '../../dev/kafka-jars.ts';
+import { type LocalKafka, startLocalKafka } from '../../dev/local-kafka.ts';
+import { runCommand } from '../../dev/run-command.ts';
 import { connectDatabase } from '../../src/persistence/database.ts';
 import { createTenantRepository } from '../../src/persistence/tenant-repository.ts';
 import { registerCleanup } from '../support/cleanup.ts';

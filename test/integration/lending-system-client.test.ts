@@ -1,11 +1,12 @@
 /**
  * The lending-system client against the simulator, both real HTTP (SPEC §6): what each kind of
- * answer becomes, and the simulator as the `customer-sync lending-sim` command runs it.
+ * answer becomes, and the simulator as its own program runs it.
  */
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   ENRICHMENT_FAILURE_CODES,
   type LendingSystem,
@@ -23,6 +24,9 @@ import { startCli } from '../support/run-cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const TOKEN = 'client-test-token';
+const LENDING_SIM = fileURLToPath(
+  new URL('../../dev/lending-simulator/lending-sim.ts', import.meta.url),
+);
 
 async function failureOf(call: Promise<unknown>): Promise<LendingSystemError> {
   try {
@@ -312,9 +316,10 @@ describe('the lending-system client refusing what it must not send or read (issu
   });
 });
 
-describe('customer-sync lending-sim', () => {
+describe('the lending-sim program (dev/lending-simulator/lending-sim.ts)', () => {
   it('serves the contract and /healthz with nothing but HTTP_PORT and LOG_LEVEL set, and stops on SIGTERM', async () => {
-    const simulator = startCli(['lending-sim', '--port', '0', '--seed', 'cli'], {
+    const simulator = startCli(['--port', '0', '--seed', 'cli'], {
+      program: LENDING_SIM,
       env: { HTTP_PORT: '8090', LOG_LEVEL: 'info' },
     });
     const port = await waitFor('the simulator to listen', () => {
@@ -335,7 +340,7 @@ describe('customer-sync lending-sim', () => {
   });
 
   it('refuses a bad option as a usage error', async () => {
-    const simulator = startCli(['lending-sim', '--error-rate', '2'], { env: {} });
+    const simulator = startCli(['--error-rate', '2'], { env: {}, program: LENDING_SIM });
     const exit = await simulator.exited;
     assert.equal(exit.code, 2);
     assert.match(exit.stderr, /--error-rate must be a number from 0 to 1/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
-import { startLocalKafka } from '../../src/devstack/local-kafka.ts';
+import { startLocalKafka } from '../../dev/local-kafka.ts';
 import { registerCleanup } from '../support/cleanup.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import { ServiceProcess } from '../support/service-process.ts';

@@ -6,10 +6,10 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { PartitionMetadata } from 'kafkajs';
-import { findJava } from '../../src/devstack/java-runtime.ts';
-import { DEFAULT_KAFKA_VERSION, ensureKafkaJars } from '../../src/devstack/kafka-jars.ts';
-import { runCommand } from '../../src/devstack/run-command.ts';
-import { Murmur2Partitioner, murmur2 } from '../../src/messaging/murmur2-partitioner.ts';
+import { findJava } from '../../dev/java-runtime.ts';
+import { DEFAULT_KAFKA_VERSION, ensureKafkaJars } from '../../dev/kafka-jars.ts';
+import { runCommand } from '../../dev/run-command.ts';
+import { Murmur2Partitioner, murmur2 } from '../../src/messaging/kafka/murmur2-partitioner.ts';
 import { registerCleanup } from '../support/cleanup.ts';
 
 const CACHE_DIR = fileURLToPath(new URL('../../.cache/', import.meta.url));

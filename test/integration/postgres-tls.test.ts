@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { type LocalPostgres, startLocalPostgres } from '../../dev/local-postgres.ts';
 import type { DatabaseSslMode } from '../../src/config/security-variables.ts';
-import { type LocalPostgres, startLocalPostgres } from '../../src/devstack/local-postgres.ts';
 import { connectDatabase } from '../../src/persistence/database.ts';
 import { applyMigrations } from '../../src/persistence/migrate.ts';
 import { createTenantRepository } from '../../src/persistence/tenant-repository.ts';

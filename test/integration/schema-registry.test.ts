@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { findFreePort } from '../../dev/free-port.ts';
+import { startInfrastructure } from '../../dev/stack.ts';
 import type { CustomerExplanation } from '../../src/application/explain-customer.ts';
 import { toAvroUpdateRequest } from '../../src/contracts/customer-update-requested-avro.ts';
 import {
@@ -18,10 +20,11 @@ import {
   fromAvroRecord,
   parseCustomerUpdated,
 } from '../../src/contracts/customer-updated.ts';
-import { findFreePort } from '../../src/devstack/free-port.ts';
-import { startInfrastructure } from '../../src/devstack/stack.ts';
-import { createSchemaRegistryClient } from '../../src/messaging/schema-registry-client.ts';
-import { registerSubjectSchema, topicValueSubject } from '../../src/messaging/schema-subjects.ts';
+import { createSchemaRegistryClient } from '../../src/messaging/schema-registry/schema-registry-client.ts';
+import {
+  registerSubjectSchema,
+  topicValueSubject,
+} from '../../src/messaging/schema-registry/schema-subjects.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import { cliEnvironment } from '../support/run-cli.ts';
 import type { ServiceProcess } from '../support/service-process.ts';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startLocalPostgres } from '../../src/devstack/local-postgres.ts';
+import { startLocalPostgres } from '../../dev/local-postgres.ts';
 import { registerCleanup } from '../support/cleanup.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';
 import type { ServiceProcess } from '../support/service-process.ts';

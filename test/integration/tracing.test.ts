@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { runCommand } from '../../src/devstack/run-command.ts';
+import { runCommand } from '../../dev/run-command.ts';
 import { ensureDebianTool } from '../support/debian-tool.ts';
 import { type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startPipelineFixture } from '../support/pipeline-fixture.ts';

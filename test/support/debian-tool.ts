@@ -1,6 +1,6 @@
-import { withCacheLock } from '../../src/devstack/cache-lock.ts';
-import { findExecutable } from '../../src/devstack/find-executable.ts';
-import { runCommand } from '../../src/devstack/run-command.ts';
+import { withCacheLock } from '../../dev/cache-lock.ts';
+import { findExecutable } from '../../dev/find-executable.ts';
+import { runCommand } from '../../dev/run-command.ts';
 
 /**
  * A program from Debian's packages that a test needs (promtool and prometheus come with the

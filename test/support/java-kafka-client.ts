@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { findJava } from '../../src/devstack/java-runtime.ts';
-import { DEFAULT_KAFKA_VERSION, ensureKafkaJars } from '../../src/devstack/kafka-jars.ts';
+import { findJava } from '../../dev/java-runtime.ts';
+import { DEFAULT_KAFKA_VERSION, ensureKafkaJars } from '../../dev/kafka-jars.ts';
 import { testInfrastructure } from './test-environment.ts';
 
 /**

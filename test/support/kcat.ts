@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { findExecutable } from '../../src/devstack/find-executable.ts';
+import { findExecutable } from '../../dev/find-executable.ts';
 import { testInfrastructure } from './test-environment.ts';
 
 const run = promisify(execFile);

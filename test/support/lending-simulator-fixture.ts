@@ -1,9 +1,9 @@
-import type { WireLendingCustomer, WireLendingLoan } from '../../src/contracts/lending-system.ts';
 import {
   type LendingFaults,
   type LendingSimulatorOptions,
   startLendingSimulator,
-} from '../../src/enrichment/lending-simulator.ts';
+} from '../../dev/lending-simulator/lending-simulator.ts';
+import type { WireLendingCustomer, WireLendingLoan } from '../../src/contracts/lending-system.ts';
 import { registerCleanup } from './cleanup.ts';
 import { uniqueName } from './test-environment.ts';
 

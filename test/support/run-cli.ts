@@ -24,6 +24,8 @@ export interface CliOptions {
   /** written (or piped) to the child's standard input, which is then closed */
   stdin?: string | Buffer | Readable;
   measurePeakRss?: boolean;
+  /** the program to run instead of `customer-sync` (a dev/ tool) */
+  program?: string;
 }
 
 /** The environment a command needs to reach this test's Kafka topics and database. */
@@ -60,7 +62,7 @@ export interface CliProcess {
 /** Starts `customer-sync <args>` as a child process, as an operator would run it. */
 export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   const nodeArgs = options.measurePeakRss ? ['--import', REPORT_PEAK_RSS] : [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, options.program ?? BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable } from '../../src/devstack/find-executable.ts';
-import { runCommand } from '../../src/devstack/run-command.ts';
+import { findExecutable } from '../../dev/find-executable.ts';
+import { runCommand } from '../../dev/run-command.ts';
 import { registerCleanup } from './cleanup.ts';
 
 /**

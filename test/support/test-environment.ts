@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
-import { createDatabase, databaseUrl, dropDatabase } from '../../src/devstack/databases.ts';
-import { registerKafkaCodecs } from '../../src/messaging/kafka-client.ts';
-import { createTopicsAndAwaitLeaders } from '../../src/messaging/topics.ts';
+import { createDatabase, databaseUrl, dropDatabase } from '../../dev/databases.ts';
+import { registerKafkaCodecs } from '../../src/messaging/kafka/kafka-client.ts';
+import { createTopicsAndAwaitLeaders } from '../../src/messaging/kafka/topics.ts';
 import { applyMigrations } from '../../src/persistence/migrate.ts';
 import { registerCleanup } from './cleanup.ts';
 

@@ -1,4 +1,4 @@
-import { startLocalSchemaRegistry } from '../../src/devstack/local-schema-registry.ts';
+import { startLocalSchemaRegistry } from '../../dev/local-schema-registry.ts';
 import { registerCleanup } from './cleanup.ts';
 
 let localRegistry: Promise<string> | undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createAbortableStartUp } from '../../src/abortable-start-up.ts';
+import { createAbortableStartUp } from '../../src/start-up/abortable-start-up.ts';
 
 const never = () => new Promise<never>(() => {});
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { alignedPairs, alignedTable } from '../../src/cli/aligned-table.ts';
-import { eventIdInPayload } from '../../src/messaging/event-id-in-payload.ts';
+import { eventIdInPayload } from '../../src/messaging/dead-letters/event-id-in-payload.ts';
 
 describe('alignedTable / alignedPairs', () => {
   it('pads columns to their widest cell, with no trailing blanks', () => {

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { toAvroUpdateRequest } from '../../src/contracts/customer-update-requested-avro.ts';
 import { DECODING_LIMITS } from '../../src/contracts/decoding-limits.ts';
 import { isErrorCode } from '../../src/contracts/error-codes.ts';
-import { decodeAvroBounded } from '../../src/messaging/avro-bounded-decoding.ts';
+import { decodeAvroBounded } from '../../src/messaging/schema-registry/avro-bounded-decoding.ts';
 import { adversarialAvro, varint } from '../support/adversarial-bytes.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 

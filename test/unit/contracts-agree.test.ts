@@ -36,7 +36,7 @@ import { CUSTOMER_FIELDS } from '../../src/domain/customer-fields.ts';
 import {
   createLinearTimeRegExpEngine,
   PatternWorkMeter,
-} from '../../src/messaging/linear-time-regexp.ts';
+} from '../../src/messaging/schema-registry/linear-time-regexp.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);
@@ -176,7 +176,7 @@ describe('the JSON Schema of customer.update.requested states the zod rules', ()
 
   it('states every pattern without lookaround or backreferences, so a linear-time engine runs it', () => {
     // JSON Schema 2020-12 Validation §4.3 recommends this subset; the service compiles registry
-    // schemas with RE2, which has nothing else (src/messaging/linear-time-regexp.ts).
+    // schemas with RE2, which has nothing else (src/messaging/schema-registry/linear-time-regexp.ts).
     const engine = createLinearTimeRegExpEngine(new PatternWorkMeter());
     const patterns: string[] = [];
     JSON.stringify(requestSchema, (key, value: unknown) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deadLetterHeaders } from '../../src/messaging/dead-letter-publisher.ts';
+import { deadLetterHeaders } from '../../src/messaging/dead-letters/dead-letter-publisher.ts';
 
 describe('dead-letter headers (SPEC §4.4)', () => {
   it('keep the original headers and add the reason and the origin', () => {

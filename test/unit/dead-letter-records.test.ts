@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
-import { deadLetterHeaders } from '../../src/messaging/dead-letter-publisher.ts';
+import { deadLetterHeaders } from '../../src/messaging/dead-letters/dead-letter-publisher.ts';
 import {
   originalMessageOf,
   readDeadLetter,
   redriveMessage,
-} from '../../src/messaging/dead-letter-records.ts';
+} from '../../src/messaging/dead-letters/dead-letter-records.ts';
 
 const original: KafkaMessage = {
   key: Buffer.from('tenant-a:c-1'),

@@ -19,18 +19,18 @@ import {
   createJsonUpdateRequestDecoder,
   type DecodedMessage,
   type UpdateRequestDecoder,
-} from '../../src/messaging/decode-update-request.ts';
+} from '../../src/messaging/consumer/decode-update-request.ts';
 import {
   boundedJsonSchema,
   createJsonSchemaCompiler,
   type LibraryJsonSchema,
-} from '../../src/messaging/json-schema-compiler.ts';
-import { PatternWorkMeter } from '../../src/messaging/linear-time-regexp.ts';
+} from '../../src/messaging/schema-registry/json-schema-compiler.ts';
+import { PatternWorkMeter } from '../../src/messaging/schema-registry/linear-time-regexp.ts';
 import type {
   SchemaRegistryClient,
   WriterSchema,
-} from '../../src/messaging/schema-registry-client.ts';
-import { createSchemaRegistryDecoder } from '../../src/messaging/schema-registry-decoder.ts';
+} from '../../src/messaging/schema-registry/schema-registry-client.ts';
+import { createSchemaRegistryDecoder } from '../../src/messaging/schema-registry/schema-registry-decoder.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { adversarialAvro } from '../support/adversarial-bytes.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';

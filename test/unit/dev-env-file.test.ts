@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isFromDevEnvFile, writeDevEnvFile } from '../../src/devstack/dev-env-file.ts';
+import { isFromDevEnvFile, writeDevEnvFile } from '../../dev/dev-env-file.ts';
 
 const STACK = {
   kafkaBrokers: '127.0.0.1:37233',

@@ -23,9 +23,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Ajv2019, type ErrorObject } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
+import { SCHEMA_REGISTRY_IMAGE } from '../../dev/container-stack.ts';
+import { DEMO_TENANT } from '../../dev/demo-tenant.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { SCHEMA_REGISTRY_IMAGE } from '../../src/devstack/container-stack.ts';
-import { DEMO_TENANT } from '../../src/devstack/demo-tenant.ts';
 
 const repositoryFile = (path: string) =>
   readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -196,7 +196,19 @@ const stages = dockerfile.reduce<Instruction[][]>((all, instruction) => {
   all.at(-1)?.push(instruction);
   return all;
 }, []);
-const finalStage = stages.at(-1) ?? [];
+/**
+ * The instructions of the image `docker build .` makes (the last stage), with those of the
+ * stages it is built `FROM` by name: the default target is `FROM service AS runtime`, so the
+ * production image is the `service` stage's instructions.
+ */
+function withBaseStages(stage: Instruction[]): Instruction[] {
+  const base = /^(\S+)\s+AS\s+\S+$/i.exec(stage[0]?.args ?? '')?.[1];
+  const named = stages.find((other) =>
+    new RegExp(`\\sAS\\s+${base}$`, 'i').test(other[0]?.args ?? ''),
+  );
+  return named && named !== stage ? [...withBaseStages(named), ...stage.slice(1)] : stage;
+}
+const finalStage = withBaseStages(stages.at(-1) ?? []);
 const lastOf = (keyword: string, instructions = finalStage) =>
   instructions.filter((instruction) => instruction.keyword === keyword).at(-1);
 
@@ -236,10 +248,9 @@ const ENVIRONMENT_NEEDED: Record<string, string[]> = {
     'HTTP_PORT',
     'LOG_LEVEL',
   ],
-  'lending-sim': [],
 };
 /** The set-up job's script, and what it needs (the same as `migrate`). */
-const SET_UP_SCRIPT = 'src/devstack/set-up-demo.ts';
+const SET_UP_SCRIPT = 'dev/set-up-demo.ts';
 
 // ---- the specification -----------------------------------------------------------------------
 
@@ -293,18 +304,24 @@ describe('docker-compose.yml', () => {
     assert.doesNotMatch(composeText, /^version:/m);
   });
 
-  it('builds the service image from the Dockerfile and reuses it for setup and lending-sim', () => {
+  it('builds the service image from the Dockerfile, and the dev target (with dev/) for setup and lending-sim', () => {
     const customerSync = service('customer-sync');
     assert.ok(customerSync.build, 'customer-sync is built from this repository');
     assert.ok(SERVICE_IMAGE, 'the built image has a name the other services can refer to');
     assert.equal(commandOf(customerSync).join(' '), 'node src/cli/bin.ts run');
-    assert.equal(service('setup').image, SERVICE_IMAGE);
+    // The production image is the Dockerfile's default target, without the tools of dev/.
+    assert.equal((customerSync.build as { target?: string }).target, undefined);
+    for (const name of ['setup', 'lending-sim']) {
+      assert.equal((service(name).build as { target?: string }).target, 'dev', name);
+      assert.notEqual(service(name).image, SERVICE_IMAGE, name);
+    }
     assert.equal(commandOf(service('setup')).join(' '), `node ${SET_UP_SCRIPT}`);
-    assert.equal(service('lending-sim').image, SERVICE_IMAGE);
     assert.equal(
       commandOf(service('lending-sim')).join(' '),
-      'node src/cli/bin.ts lending-sim --port 8090',
+      'node dev/lending-simulator/lending-sim.ts --port 8090',
     );
+    assert.match(repositoryFile('Dockerfile'), /^FROM service AS dev\nCOPY dev \.\/dev$/m);
+    assert.match(repositoryFile('Dockerfile'), /^FROM service AS runtime$/m);
   });
 
   it('gives every container of the service image the environment its command needs', () => {
@@ -318,6 +335,11 @@ describe('docker-compose.yml', () => {
       if (commandOf(definition).join(' ') === `node ${SET_UP_SCRIPT}`) {
         const loaded = loadConfig(environmentOf(definition), ['database']);
         assert.ok(loaded.ok, `${name}: the set-up job's configuration loads`);
+        continue;
+      }
+      if (commandOf(definition)[1] === 'dev/lending-simulator/lending-sim.ts') {
+        // The simulator reads HTTP_PORT and LOG_LEVEL only (dev/lending-simulator/lending-sim.ts).
+        assert.ok(environmentOf(definition).HTTP_PORT, `${name} has HTTP_PORT`);
         continue;
       }
       const [executable, entry, subcommand = ''] = commandOf(definition);
@@ -392,10 +414,7 @@ describe('docker-compose.yml', () => {
     assert.equal(dependenciesOf(setup).postgres, 'service_healthy');
     assert.equal(setup.restart, 'no');
     assert.match(repositoryFile(SET_UP_SCRIPT), /applyMigrations[\s\S]*configureDemoTenant/);
-    assert.match(
-      repositoryFile('src/devstack/dev-session.ts'),
-      /applyMigrations[\s\S]*configureDemoTenant/,
-    );
+    assert.match(repositoryFile('dev/dev-session.ts'), /applyMigrations[\s\S]*configureDemoTenant/);
     assert.equal(DEMO_TENANT.tenantId, 'tenant-a');
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { type EventLine, readEventLines } from '../../src/messaging/event-lines.ts';
+import { type EventLine, readEventLines } from '../../src/messaging/kafka/event-lines.ts';
 
 async function linesOf(text: string): Promise<EventLine[]> {
   const lines: EventLine[] = [];

@@ -11,10 +11,10 @@ import {
   lz4DecompressedBound,
   MAX_DECOMPRESSED_BATCH_BYTES,
   UndecompressableBatchError,
-} from '../../src/messaging/kafka-codecs.ts';
+} from '../../src/messaging/kafka/kafka-codecs.ts';
 // Registers the codecs and the record batch guard, as every process that makes a client does.
-import '../../src/messaging/kafka-client.ts';
-import { unreadableRecordBatchOf } from '../../src/messaging/unreadable-record-batches.ts';
+import '../../src/messaging/kafka/kafka-client.ts';
+import { unreadableRecordBatchOf } from '../../src/messaging/consumer/unreadable-record-batches.ts';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0');

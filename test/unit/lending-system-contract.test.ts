@@ -10,17 +10,17 @@ import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import {
+  externalIdOfLoanReference,
+  seededCustomer,
+  seededLoans,
+  UNKNOWN_CUSTOMER_PREFIX,
+} from '../../dev/lending-simulator/lending-simulator-data.ts';
+import {
   LENDING_PATHS,
   parseLendingCustomer,
   parseLendingLoans,
 } from '../../src/contracts/lending-system.ts';
 import { ENRICHABLE_FIELDS } from '../../src/domain/fill-missing-fields.ts';
-import {
-  externalIdOfLoanReference,
-  seededCustomer,
-  seededLoans,
-  UNKNOWN_CUSTOMER_PREFIX,
-} from '../../src/enrichment/lending-simulator-data.ts';
 
 const document = JSON.parse(
   readFileSync(new URL('../../schemas/lending-system.openapi.json', import.meta.url), 'utf8'),

@@ -11,14 +11,14 @@ import fc from 'fast-check';
 import {
   createJsonSchemaCompiler,
   hasNoDuplicates,
-} from '../../src/messaging/json-schema-compiler.ts';
+} from '../../src/messaging/schema-registry/json-schema-compiler.ts';
 import {
   createLinearTimeRegExpEngine,
   PatternWorkExceeded,
   PatternWorkMeter,
   UNSUPPORTED_PATTERN,
   UnsupportedPattern,
-} from '../../src/messaging/linear-time-regexp.ts';
+} from '../../src/messaging/schema-registry/linear-time-regexp.ts';
 
 const requestSchema = JSON.parse(
   readFileSync(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { Murmur2Partitioner, murmur2 } from '../../src/messaging/murmur2-partitioner.ts';
+import { Murmur2Partitioner, murmur2 } from '../../src/messaging/kafka/murmur2-partitioner.ts';
 
 const metadata = (count: number, leaderless: number[] = []): PartitionMetadata[] =>
   Array.from({ length: count }, (_, partitionId) => ({

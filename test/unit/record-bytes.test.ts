@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Message } from 'kafkajs';
-import { recordBytes, splitByBytes } from '../../src/messaging/record-bytes.ts';
-import { refusalOf } from '../../src/messaging/refused-records.ts';
+import { recordBytes, splitByBytes } from '../../src/messaging/kafka/record-bytes.ts';
+import { refusalOf } from '../../src/messaging/kafka/refused-records.ts';
 
 const require = createRequire(import.meta.url);
 /** kafkajs' own encoder of a v2 record: what the request really carries */

@@ -13,8 +13,8 @@ import { CustomerSyncError, canRetry } from '../../src/errors.ts';
 import type {
   SchemaRegistryClient,
   WriterSchema,
-} from '../../src/messaging/schema-registry-client.ts';
-import { createSchemaRegistryDecoder } from '../../src/messaging/schema-registry-decoder.ts';
+} from '../../src/messaging/schema-registry/schema-registry-client.ts';
+import { createSchemaRegistryDecoder } from '../../src/messaging/schema-registry/schema-registry-decoder.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 import { aKafkaMessage, wireFormat } from '../support/wire-format.ts';

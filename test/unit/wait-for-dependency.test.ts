@@ -9,7 +9,7 @@ import {
   waitForDependency,
 } from '../../src/application/wait-for-dependency.ts';
 import { CustomerSyncError } from '../../src/errors.ts';
-import { classifyKafkaFailure } from '../../src/messaging/kafka-availability.ts';
+import { classifyKafkaFailure } from '../../src/messaging/kafka/kafka-availability.ts';
 import {
   classifyDatabaseFailure,
   databaseDependency,

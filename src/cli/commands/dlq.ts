@@ -9,22 +9,26 @@ import type { Config } from '../../config/config.ts';
 import { ALL_ERROR_CODES, isErrorCode } from '../../contracts/error-codes.ts';
 import { checkTenantRules, type TenantConfiguration } from '../../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../../errors.ts';
-import { readDeadLetters } from '../../messaging/dead-letter-reader.ts';
+import { createMessageFormats } from '../../messaging/consumer/message-formats.ts';
+import { readDeadLetters } from '../../messaging/dead-letters/dead-letter-reader.ts';
 import {
   type DeadLetterRecord,
   headerText,
   originalMessageOf,
   positionText,
   redriveMessage,
-} from '../../messaging/dead-letter-records.ts';
-import { COMPRESSION_TYPE_OF, createKafka, createProducer } from '../../messaging/kafka-client.ts';
-import { createMessageFormats } from '../../messaging/message-formats.ts';
+} from '../../messaging/dead-letters/dead-letter-records.ts';
+import {
+  COMPRESSION_TYPE_OF,
+  createKafka,
+  createProducer,
+} from '../../messaging/kafka/kafka-client.ts';
 import {
   messagesIn,
   type PartitionRange,
   type RangeBound,
   resolveTopicRange,
-} from '../../messaging/topic-range.ts';
+} from '../../messaging/kafka/topic-range.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createRedriveLedger } from '../../persistence/redrive-ledger.ts';

@@ -4,8 +4,8 @@ import {
   type ParkedRecordFilter,
   retryParkedRecords,
 } from '../../application/parked-records.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
-import { REFUSAL_CODES } from '../../messaging/refused-records.ts';
+import { createKafka } from '../../messaging/kafka/kafka-client.ts';
+import { REFUSAL_CODES } from '../../messaging/kafka/refused-records.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createParkedRecordStore } from '../../persistence/parked-record-store.ts';
 import { alignedTable } from '../aligned-table.ts';

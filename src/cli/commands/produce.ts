@@ -2,8 +2,12 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { CompressionTypes, Message, Producer } from 'kafkajs';
-import { readEventLines } from '../../messaging/event-lines.ts';
-import { COMPRESSION_TYPE_OF, createKafka, createProducer } from '../../messaging/kafka-client.ts';
+import { readEventLines } from '../../messaging/kafka/event-lines.ts';
+import {
+  COMPRESSION_TYPE_OF,
+  createKafka,
+  createProducer,
+} from '../../messaging/kafka/kafka-client.ts';
 import { createCommandLogger } from '../command-logger.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';

@@ -6,27 +6,27 @@ import { skipAlreadyAnnounced } from '../../application/skip-already-announced.t
 import type { Config } from '../../config/config.ts';
 import { kafkaKeyOf } from '../../domain/customer-key.ts';
 import { CustomerSyncError, describeFailure } from '../../errors.ts';
-import { createAnnouncedEventIndex } from '../../messaging/announced-event-index.ts';
+import { createMessageFormats } from '../../messaging/consumer/message-formats.ts';
+import { createUpdateChunkProcessor } from '../../messaging/consumer/update-chunk-processor.ts';
+import { DEFAULT_CHUNK_SIZE } from '../../messaging/consumer/update-consumer.ts';
 import {
   createDeadLetterPublisher,
   type DeadLetterPublisher,
-} from '../../messaging/dead-letter-publisher.ts';
+} from '../../messaging/dead-letters/dead-letter-publisher.ts';
 import {
   loadDeadLetteredPositions,
   skipAlreadyDeadLettered,
-} from '../../messaging/dead-lettered-positions.ts';
-import { createKafka } from '../../messaging/kafka-client.ts';
-import { createMessageFormats } from '../../messaging/message-formats.ts';
-import type { RecordSender } from '../../messaging/record-sender.ts';
+} from '../../messaging/dead-letters/dead-lettered-positions.ts';
+import { createKafka } from '../../messaging/kafka/kafka-client.ts';
+import type { RecordSender } from '../../messaging/kafka/record-sender.ts';
 import {
   messagesIn,
   type PartitionRange,
   type RangeBound,
   readTopicRange,
   resolveTopicRange,
-} from '../../messaging/topic-range.ts';
-import { createUpdateChunkProcessor } from '../../messaging/update-chunk-processor.ts';
-import { DEFAULT_CHUNK_SIZE } from '../../messaging/update-consumer.ts';
+} from '../../messaging/kafka/topic-range.ts';
+import { createAnnouncedEventIndex } from '../../messaging/outbox/announced-event-index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';

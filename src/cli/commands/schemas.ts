@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config.ts';
-import { createSchemaRegistryClient } from '../../messaging/schema-registry-client.ts';
+import { createSchemaRegistryClient } from '../../messaging/schema-registry/schema-registry-client.ts';
 import {
   type CompatibilityCheck,
   checkSubjectSchema,
@@ -9,7 +9,7 @@ import {
   type SubjectSchema,
   setSubjectCompatibility,
   subjectSchemas,
-} from '../../messaging/schema-subjects.ts';
+} from '../../messaging/schema-registry/schema-subjects.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
 
