@@ -3,20 +3,19 @@ import type {
   ValidationFailure,
 } from '../contracts/customer-update-requested.ts';
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
-import { ERROR_CODES } from '../contracts/error-codes.ts';
-import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
-import { type ChangedField, emptyCustomerRecord } from '../domain/customer-record.ts';
 import {
   customerDocumentBytes,
   customerUpdatedEvent,
-  growsPastDocumentLimit,
-  type StoredCustomer,
-} from '../domain/customer-snapshot.ts';
+} from '../contracts/customer-updated-event.ts';
+import { ERROR_CODES } from '../contracts/error-codes.ts';
+import { checkTenantRules, type TenantConfiguration } from '../contracts/tenant-rules.ts';
+import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
+import { type ChangedField, emptyCustomerRecord } from '../domain/customer-record.ts';
+import { growsPastDocumentLimit, type StoredCustomer } from '../domain/customer-snapshot.ts';
 import { type FieldWrite, mergeFieldsLastWriterWins } from '../domain/merge-last-writer-wins.ts';
 import { type MetadataTombstones, metadataPatchPaths } from '../domain/metadata-registers.ts';
 import { stampOf } from '../domain/stamp.ts';
 import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
-import { checkTenantRules, type TenantConfiguration } from '../domain/tenant-rules.ts';
 
 /**
  * A W3C trace context (traceparent, tracestate) that an announcement continues: stored with

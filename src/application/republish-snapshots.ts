@@ -1,6 +1,7 @@
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import { customerUpdatedEvent } from '../contracts/customer-updated-event.ts';
 import type { CustomerKey } from '../domain/customer-key.ts';
-import { customerUpdatedEvent, type StoredCustomer } from '../domain/customer-snapshot.ts';
+import type { StoredCustomer } from '../domain/customer-snapshot.ts';
 import { sleep } from './retry-policy.ts';
 
 /** Which customers a republish run announces; an absent part means "any". */

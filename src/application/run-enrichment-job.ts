@@ -1,7 +1,7 @@
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import { customerUpdatedEvent } from '../contracts/customer-updated-event.ts';
 import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import type { ChangedField } from '../domain/customer-record.ts';
-import { customerUpdatedEvent } from '../domain/customer-snapshot.ts';
 import { isSelected, type LoanSelection } from '../domain/enrichment-request.ts';
 import { fillMissingFields } from '../domain/fill-missing-fields.ts';
 import type { UpdateBatchTransaction } from './apply-update-batch.ts';
@@ -64,6 +64,22 @@ export interface EnrichmentTransaction
 
 export interface EnrichmentStore {
   inTransaction<T>(work: (transaction: EnrichmentTransaction) => Promise<T>): Promise<T>;
+}
+
+/** The job queue as the worker uses it (implemented by persistence/enrichment-job-store.ts). */
+export interface EnrichmentQueue extends EnrichmentStore {
+  claim(limit: number, leaseMs: number, blockedTenants: string[]): Promise<EnrichmentJob[]>;
+  extendLease(job: EnrichmentJob, leaseMs: number): Promise<boolean>;
+  reschedule(
+    job: EnrichmentJob,
+    delayMs: number,
+    errorCode: string,
+    deadlineMs: number,
+  ): Promise<'pending' | 'failed' | 'claim_lost'>;
+  fail(job: EnrichmentJob, errorCode: string): Promise<'finished' | 'rerun' | 'claim_lost'>;
+  release(job: EnrichmentJob, delayMs?: number): Promise<void>;
+  failOverdue(deadlineMs: number): Promise<number>;
+  queueStats(): Promise<{ pending: number; running: number; oldestAgeSeconds: number }>;
 }
 
 export type EnrichmentJobResult =

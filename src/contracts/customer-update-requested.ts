@@ -471,7 +471,8 @@ export function parseCustomerUpdateRequested(
   // or not, goes through the schema, which alone words failures.
   if (isPlainJsonObject(value)) {
     const wellFormed = acceptWellFormedMessage(value, (options.now ?? Date.now)());
-    if (wellFormed !== undefined) return { ok: true, request: toRequest(wellFormed) };
+    if (wellFormed !== undefined)
+      return { ok: true, request: toRequest(wellFormed as ParsedMessage) };
   }
   return parseWithSchema(value, options);
 }

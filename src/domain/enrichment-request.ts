@@ -1,4 +1,3 @@
-import type { CustomerUpdateRequest } from '../contracts/customer-update-requested.ts';
 import { type CustomerKey, customerKeyId } from './customer-key.ts';
 
 /** Which of the customer's loans to import: every one, or only the listed ids (SPEC §3 loanIds). */
@@ -19,7 +18,15 @@ export interface EnrichmentRequest extends CustomerKey {
 }
 
 /** The enrichment a request asks for, or undefined when it asks for none (SPEC §3, §6). */
-export function enrichmentRequestOf(request: CustomerUpdateRequest): EnrichmentRequest | undefined {
+/** What of an update request decides its enrichment (SPEC §3: enrich, loanIds, loanReferenceId). */
+export interface EnrichmentAsk extends CustomerKey {
+  eventId: string;
+  enrich: boolean;
+  loanIds?: readonly number[];
+  loanReferenceId?: string;
+}
+
+export function enrichmentRequestOf(request: EnrichmentAsk): EnrichmentRequest | undefined {
   if (!request.enrich && request.loanIds === undefined) return undefined;
   return {
     tenantId: request.tenantId,

@@ -14,28 +14,12 @@ import {
 import { type BackoffSettings, backoffDelayMs, sleep } from '../application/retry-policy.ts';
 import {
   type EnrichmentJob,
-  type EnrichmentStore,
+  type EnrichmentQueue,
   runEnrichmentJob,
 } from '../application/run-enrichment-job.ts';
 import { CustomerSyncError, canRetry } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { countDatabaseConflict, countRetry, type Metrics } from '../observability/metrics.ts';
-
-/** The job queue as the worker uses it (implemented by persistence/enrichment-job-store.ts). */
-export interface EnrichmentQueue extends EnrichmentStore {
-  claim(limit: number, leaseMs: number, blockedTenants: string[]): Promise<EnrichmentJob[]>;
-  extendLease(job: EnrichmentJob, leaseMs: number): Promise<boolean>;
-  reschedule(
-    job: EnrichmentJob,
-    delayMs: number,
-    errorCode: string,
-    deadlineMs: number,
-  ): Promise<'pending' | 'failed' | 'claim_lost'>;
-  fail(job: EnrichmentJob, errorCode: string): Promise<'finished' | 'rerun' | 'claim_lost'>;
-  release(job: EnrichmentJob, delayMs?: number): Promise<void>;
-  failOverdue(deadlineMs: number): Promise<number>;
-  queueStats(): Promise<{ pending: number; running: number; oldestAgeSeconds: number }>;
-}
 
 export interface EnrichmentWorkerOptions {
   queue: EnrichmentQueue;

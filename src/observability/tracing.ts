@@ -1,6 +1,5 @@
 import type { IHeaders } from 'kafkajs';
 import type { TraceContext } from '../application/apply-update-batch.ts';
-import type { Config } from '../config/config.ts';
 
 /** A W3C trace context (https://www.w3.org/TR/trace-context/), as headers carry it. */
 export type TraceCarrier = TraceContext;
@@ -35,14 +34,4 @@ export interface Tracing {
   startPublish(topic: string, contexts: ReadonlyArray<TraceCarrier | undefined>): PublishTrace;
   /** exports what is buffered, then stops */
   shutdown(): Promise<void>;
-}
-
-/**
- * The tracing the configuration asks for: undefined when it is off (the default), else the
- * OpenTelemetry SDK, imported only now so that a service without tracing never loads it.
- */
-export async function loadTracing(config: Pick<Config, 'tracing'>): Promise<Tracing | undefined> {
-  if (config.tracing === undefined) return undefined;
-  const { createOpenTelemetryTracing } = await import('./open-telemetry-tracing.ts');
-  return createOpenTelemetryTracing(config.tracing);
 }

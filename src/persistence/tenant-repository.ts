@@ -1,5 +1,5 @@
 import { asc, sql } from 'drizzle-orm';
-import type { TenantConfiguration } from '../domain/tenant-rules.ts';
+import type { TenantConfiguration } from '../contracts/tenant-rules.ts';
 import type { Database } from './database.ts';
 import { tenants } from './schema.ts';
 

@@ -6,12 +6,12 @@ import type {
   UpdateBatchTransaction,
 } from '../application/apply-update-batch.ts';
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
+import type { TenantConfiguration } from '../contracts/tenant-rules.ts';
 import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import type { StoredCustomer } from '../domain/customer-snapshot.ts';
 import type { MetadataTombstones } from '../domain/metadata-registers.ts';
 import type { Stamp } from '../domain/stamp.ts';
 import { type TenantEvent, tenantEventKey } from '../domain/tenant-event-key.ts';
-import type { TenantConfiguration } from '../domain/tenant-rules.ts';
 import { CustomerSyncError } from '../errors.ts';
 import { lockCustomers } from './customer-lock.ts';
 import {

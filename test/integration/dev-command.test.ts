@@ -177,7 +177,7 @@ describe('npm run dev, as the README tells a newcomer', () => {
       const { dev } = await devOnTestInfrastructure();
       const tree = processTree(dev.pid);
       process.kill(pattern === undefined ? dev.pid : dev.pidOf(pattern), 'SIGTERM');
-      assert.deepEqual(await exitWithin(dev, 60_000), { code: 0, signal: null });
+      assert.deepEqual(await exitWithin(dev, 60_000), { code: 0, signal: null }, dev.output());
       await assertAllGone(tree);
       assert.equal(existsSync(DEV_ENV_FILE), false, '.tmp/dev.env is removed');
     });

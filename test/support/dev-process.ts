@@ -115,6 +115,11 @@ export class DevProcess {
     return found.pid;
   }
 
+  /** What it printed, to explain a failed assertion: stderr and stdout, each its last 6,000 characters. */
+  output(): string {
+    return `stderr:\n${this.stderr.slice(-6000)}\nstdout:\n${this.stdout.slice(-6000)}`;
+  }
+
   devLines(): string[] {
     return this.stderr.split('\n').filter((line) => line.startsWith('[dev] '));
   }

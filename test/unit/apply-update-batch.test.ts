@@ -11,12 +11,9 @@ import {
   parseCustomerUpdateRequested,
 } from '../../src/contracts/customer-update-requested.ts';
 import type { CustomerUpdated } from '../../src/contracts/customer-updated.ts';
+import { customerDocumentBytes } from '../../src/contracts/customer-updated-event.ts';
 import { customerKeyId } from '../../src/domain/customer-key.ts';
-import {
-  customerDocumentBytes,
-  growsPastDocumentLimit,
-  type StoredCustomer,
-} from '../../src/domain/customer-snapshot.ts';
+import { growsPastDocumentLimit, type StoredCustomer } from '../../src/domain/customer-snapshot.ts';
 import type { MetadataTombstones } from '../../src/domain/metadata-registers.ts';
 import { tenantEventKey } from '../../src/domain/tenant-event-key.ts';
 import { anUpdateRequest, type UpdateRequestBuilder } from '../support/update-request-builder.ts';

@@ -26,7 +26,7 @@ registerHooks({
   },
 });
 await import('./src/main.ts');
-const { loadTracing } = await import('./src/observability/tracing.ts');
+const { loadTracing } = await import('./src/observability/load-tracing.ts');
 const off = await loadTracing({});
 const whenOff = openTelemetry.size;
 const on = await loadTracing({ tracing: { tracesUrl: 'http://127.0.0.1:9/v1/traces', serviceName: 't',

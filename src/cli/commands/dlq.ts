@@ -7,7 +7,7 @@ import {
 } from '../../application/redrive-dead-letters.ts';
 import type { Config } from '../../config/config.ts';
 import { ALL_ERROR_CODES, isErrorCode } from '../../contracts/error-codes.ts';
-import { checkTenantRules, type TenantConfiguration } from '../../domain/tenant-rules.ts';
+import { checkTenantRules, type TenantConfiguration } from '../../contracts/tenant-rules.ts';
 import { CustomerSyncError } from '../../errors.ts';
 import { createMessageFormats } from '../../messaging/consumer/message-formats.ts';
 import { readDeadLetters } from '../../messaging/dead-letters/dead-letter-reader.ts';

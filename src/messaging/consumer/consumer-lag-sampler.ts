@@ -26,14 +26,27 @@ export function createConsumerLagSampler(options: {
   metrics: Pick<Metrics, 'consumerLag' | 'lagSamples'>;
 }): ConsumerLagSampler {
   let connected: Promise<void> | undefined;
+  // The liveness monitor's probe may be reading when the service stops: close() waits for that
+  // read, and no read starts after it. A request still running after the disconnect reconnects
+  // the admin client, and that socket holds the stopped process open until the shutdown
+  // deadline ends it with exit 1 (test/integration/dev-command.test.ts).
+  let closed = false;
+  let reading: Promise<unknown> = Promise.resolve();
 
   async function readLags(): Promise<PartitionLag[]> {
     connected ??= options.admin.connect();
     await connected;
-    const [committed, ends] = await Promise.all([
+    // Both requests settle before the read does: with Promise.all, one failing left the other
+    // running, and its metadata refresh reconnected the admin client after sample() had
+    // disconnected it, a socket nothing would close.
+    const [committedRead, endsRead] = await Promise.allSettled([
       options.admin.fetchOffsets({ groupId: options.groupId, topics: [options.topic] }),
       options.admin.fetchTopicOffsets(options.topic),
     ]);
+    if (committedRead.status === 'rejected') throw committedRead.reason;
+    if (endsRead.status === 'rejected') throw endsRead.reason;
+    const committed = committedRead.value;
+    const ends = endsRead.value;
     const committedOf = new Map(
       (committed.find(({ topic }) => topic === options.topic)?.partitions ?? []).map(
         ({ partition, offset }) => [partition, BigInt(offset)],
@@ -49,9 +62,12 @@ export function createConsumerLagSampler(options: {
 
   return {
     async sample() {
+      if (closed) return false;
       let lags: PartitionLag[];
       try {
-        lags = await readLags();
+        const read = readLags();
+        reading = read.catch(() => {});
+        lags = await read;
       } catch {
         options.metrics.lagSamples.inc({ outcome: 'failed' });
         // Connect afresh next time rather than trust a client an outage may have broken.
@@ -76,6 +92,8 @@ export function createConsumerLagSampler(options: {
       return true;
     },
     async close() {
+      closed = true;
+      await reading;
       const open = connected;
       connected = undefined;
       if (open) await options.admin.disconnect().catch(() => {});

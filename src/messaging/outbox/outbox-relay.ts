@@ -1,11 +1,11 @@
 import type { Message } from 'kafkajs';
+import type { OutboxEntry, OutboxStore, RelayLease } from '../../application/outbox.ts';
 import { type BackoffSettings, backoffDelayMs, sleep } from '../../application/retry-policy.ts';
 import { CUSTOMER_UPDATED_TYPE } from '../../contracts/customer-updated.ts';
 import { kafkaKeyOf } from '../../domain/customer-key.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { countRetry, type Metrics } from '../../observability/metrics.ts';
 import type { PublishTrace, Tracing } from '../../observability/tracing.ts';
-import type { OutboxEntry, OutboxStore, RelayLease } from '../../persistence/outbox-store.ts';
 import type { RecordSender, RefusedMessage } from '../kafka/record-sender.ts';
 import { parkedRecordsOf, reportParked } from '../parking.ts';
 

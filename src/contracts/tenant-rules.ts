@@ -1,8 +1,5 @@
-import type {
-  CustomerUpdateRequest,
-  ValidationFailure,
-} from '../contracts/customer-update-requested.ts';
-import { ERROR_CODES } from '../contracts/error-codes.ts';
+import type { CustomerUpdateRequest, ValidationFailure } from './customer-update-requested.ts';
+import { ERROR_CODES } from './error-codes.ts';
 
 /** A company's configuration as the rules need it (SPEC §3: task types per company). */
 export interface TenantConfiguration {
