@@ -1,12 +1,14 @@
+import type { FailureCode } from './contracts/error-codes.ts';
+
 /**
  * The one family of errors the service raises. `canRetry` alone decides what the consumer
  * does with a failure (SPEC §4.4, §4.5): retry with the partition paused, or dead-letter.
  */
 export class CustomerSyncError extends Error {
-  readonly code: string;
+  readonly code: FailureCode;
   readonly canRetry: boolean;
 
-  constructor(code: string, message: string, options: { canRetry: boolean; cause?: unknown }) {
+  constructor(code: FailureCode, message: string, options: { canRetry: boolean; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = 'CustomerSyncError';
     this.code = code;

@@ -1,3 +1,4 @@
+import { ENRICHMENT_FAILURE_CODES, type EnrichmentFailureCode } from '../contracts/error-codes.ts';
 import type { LendingCustomer, LendingLoan } from '../contracts/lending-system.ts';
 import { CustomerSyncError } from '../errors.ts';
 
@@ -41,35 +42,8 @@ export interface LendingSystem {
   ): Promise<LendingLoan[]>;
 }
 
-/**
- * Why an enrichment attempt failed; stored with the job (`last_error_code`, `failure_reason`),
- * shown by `customer-sync enrichment list`, never renamed once shipped. PII-free by nature.
- */
-export const ENRICHMENT_FAILURE_CODES = {
-  /** no answer within LENDING_API_TIMEOUT_MS; retried */
-  timeout: 'lending.timeout',
-  /** connection failed, or a 5xx answer; retried */
-  unavailable: 'lending.unavailable',
-  /** 429; retried no earlier than its Retry-After */
-  rateLimited: 'lending.rate_limited',
-  /** 401 or 403: the tenant's token is missing or wrong; fix configuration, then retry */
-  unauthorized: 'lending.unauthorized',
-  /** another 4xx: the lending system refuses the question as asked */
-  rejected: 'lending.rejected',
-  /** the answer does not follow schemas/lending-system.openapi.json */
-  invalidResponse: 'lending.invalid_response',
-  /** the customer found by loanReferenceId is another customer than the request's */
-  customerMismatch: 'lending.customer_mismatch',
-  /** neither the tenant nor LENDING_API_URL names a lending system */
-  notConfigured: 'lending.not_configured',
-  /** the call was cut short by this process stopping; the job goes back to the queue */
-  aborted: 'lending.aborted',
-  /** ENRICHMENT_DEADLINE_MS passed since the latest request without a successful attempt */
-  deadlineExceeded: 'enrichment.deadline_exceeded',
-} as const;
-
-export type EnrichmentFailureCode =
-  (typeof ENRICHMENT_FAILURE_CODES)[keyof typeof ENRICHMENT_FAILURE_CODES];
+// The codes are in the one registry (contracts/error-codes.ts); re-exported for the callers here.
+export { ENRICHMENT_FAILURE_CODES, type EnrichmentFailureCode };
 
 /** What the lending system (or the lack of one) did wrong; `canRetry` decides retry vs give up. */
 export class LendingSystemError extends CustomerSyncError {

@@ -295,7 +295,7 @@ describe('explainCustomer (SPEC §7 explain)', () => {
   });
 
   it('reports an unreachable Kafka by code, keeps the rest, and says nothing was asked when skipped', async () => {
-    const unreachable = new CustomerSyncError('kafka.unreachable', 'broker 10.0.0.1 said no', {
+    const unreachable = new CustomerSyncError('range.read_failed', 'broker 10.0.0.1 said no', {
       canRetry: true,
     });
     const explanation = await explain({
@@ -309,7 +309,7 @@ describe('explainCustomer (SPEC §7 explain)', () => {
     assert.deepEqual(explanation.deadLetters, {
       status: 'unavailable',
       topic: 'dlq',
-      reason: 'CustomerSyncError (kafka.unreachable)',
+      reason: 'CustomerSyncError (range.read_failed)',
     });
     assert.deepEqual(explanation.history, { status: 'skipped' });
     assert.equal(explanation.fields.length, 15);

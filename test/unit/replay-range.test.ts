@@ -69,7 +69,9 @@ describe('replaying a range', () => {
       processChunk: async (_partition, chunk) => {
         attempts++;
         if (attempts < 3)
-          throw new CustomerSyncError('db.down', 'the database is down', { canRetry: true });
+          throw new CustomerSyncError('attempt.timed_out', 'the database did not answer', {
+            canRetry: true,
+          });
         return chunk.map((message) => message.outcome);
       },
       chunkSize: 10,
