@@ -246,7 +246,7 @@ async function startComponents(
   // SPEC §6: enrichment jobs run beside the consumer, never in its way.
   const enrichmentQueue = createEnrichmentJobStore(database.db, database.sql);
   const lendingTargets = createLendingTargets({
-    ...(config.lendingApiUrl !== undefined ? { defaultUrl: config.lendingApiUrl } : {}),
+    ...(config.lendingApi.url !== undefined ? { defaultUrl: config.lendingApi.url } : {}),
     ...(config.lendingApi.defaultToken !== undefined
       ? { defaultToken: config.lendingApi.defaultToken }
       : {}),

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import {
-  type DatabaseTls,
   databaseTls,
-  type KafkaTls,
   kafkaTls,
   SECURITY_VARIABLES,
   securityIssues,
@@ -299,103 +297,11 @@ type Environment = z.output<typeof environmentSchema>;
 /** KAFKA_COMPRESSION: how our producers compress what they send. */
 export type OutputCompression = Environment['KAFKA_COMPRESSION'];
 
-export interface Config {
-  kafka: {
-    brokers: string[];
-    groupId: string;
-    clientId: string;
-    ssl: boolean;
-    /** KAFKA_SSL_CA / KAFKA_SSL_CERT / KAFKA_SSL_KEY, read from their files; with `ssl` only */
-    tls: KafkaTls;
-    sasl?: {
-      mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-      username: string;
-      password: string;
-    };
-    createTopics: boolean;
-    topicPartitions: number;
-    replicationFactor: number;
-    partitionsConsumedConcurrently: number;
-    maxBytesPerPartition: number;
-    /** how long the group waits for a replica that stopped heartbeating (kill -9) */
-    sessionTimeoutMs: number;
-    /** KAFKA_COMPRESSION: the codec of every record batch we produce */
-    compression: OutputCompression;
-    /** KAFKA_MAX_REQUEST_BYTES: sends are split to stay under it (SPEC §4.4) */
-    maxRequestBytes: number;
-  };
-  topics: { updateRequested: string; customerUpdated: string; deadLetter: string };
-  database: {
-    url: string;
-    /** DATABASE_SSL_MODE / DATABASE_SSL_CA: every connection the service and its CLI open */
-    tls: DatabaseTls;
-    poolMax: number;
-    migrateOnStart: boolean;
-    processedEventsRetentionDays: number;
-    /** DATABASE_LOCK_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS: every pool's session limits */
-    timeouts: { lockTimeoutMs: number; statementTimeoutMs: number };
-    /** DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS; 0 = none */
-    migrationStatementTimeoutMs: number;
-  };
-  /** SPEC §1, §8: without it, messages are plain JSON in and out */
-  schemaRegistryUrl?: string;
-  schemaRegistry: {
-    /** SCHEMA_REGISTRY_REQUIRED: dead-letter values that are not in the registry's wire format */
-    required: boolean;
-    /** HTTP basic auth (Confluent Cloud: API key and secret); never logged */
-    auth?: { username: string; password: string };
-    timeoutMs: number;
-  };
-  lendingApiUrl?: string;
-  /** SPEC §6: credentials for the lending systems; never logged */
-  lendingApi: {
-    /** LENDING_API_TOKEN: the bearer token for tenants without their own */
-    defaultToken?: string;
-    /** LENDING_API_TOKENS: tenant id -> bearer token (a Map: own entries only) */
-    tenantTokens: ReadonlyMap<string, string>;
-    timeoutMs: number;
-    /** LENDING_API_ALLOW_INSECURE_HTTP: plain http:// lending systems (development only) */
-    allowInsecureHttp: boolean;
-  };
-  /** SPEC §6: the enrichment job worker inside the service */
-  enrichment: {
-    /** jobs worked on at once in this process; 0 runs no worker here */
-    concurrency: number;
-    pollIntervalMs: number;
-    leaseMs: number;
-    deadlineMs: number;
-    retry: { initialDelayMs: number; maxDelayMs: number };
-    breaker: {
-      failureRateThreshold: number;
-      minimumCalls: number;
-      windowSize: number;
-      openDurationMs: number;
-    };
-  };
-  /** HTTP_HOST unset: every interface (what a container's probes need) */
-  http: { port: number; host?: string };
-  logLevel: Environment['LOG_LEVEL'];
-  shutdownTimeoutMs: number;
-  /** how long start-up waits for an unreachable Postgres or Kafka; 0 waits for ever */
-  startUpTimeoutMs: number;
-  maxMessageBytes: number;
-  /** CUSTOMER_MAX_DOCUMENT_BYTES: an event that would grow a customer past it is dead-lettered */
-  customerMaxDocumentBytes: number;
-  retry: { initialDelayMs: number; maxDelayMs: number };
-  outbox: { batchSize: number; pollIntervalMs: number; shards: number; rebalanceMs: number };
-  /** observability/liveness-rules.ts; the lag sampler doubles as the broker probe */
-  liveness: { progressTimeoutMs: number; eventLoopBlockedMs: number; lagSampleIntervalMs: number };
-  /** OpenTelemetry tracing: absent unless an OTLP endpoint is configured and not disabled */
-  tracing?: {
-    tracesUrl: string;
-    serviceName: string;
-    sampler: (typeof TRACE_SAMPLERS)[number];
-    /** the ratio of the traceidratio samplers; 1 unless set */
-    samplerRatio: number;
-    /** how long finished spans wait to be exported together */
-    scheduleDelayMs: number;
-  };
-}
+/**
+ * The service's configuration, grouped per component: what `toConfig` makes of the validated
+ * environment, so the type is the schema's output and is never written twice.
+ */
+export type Config = z.output<typeof configSchema>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -419,7 +325,7 @@ export function loadConfig(
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = environmentSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   const missing = needs
     .map((need) => REQUIRED_BY_NEED[need])
     .filter((variable) => present[variable] === undefined)
@@ -434,24 +340,42 @@ export function loadConfig(
     });
     return { ok: false, problems: [...new Set([...missing, ...problems])] };
   }
-  return { ok: true, config: toConfig(parsed.data) };
+  return { ok: true, config: parsed.data };
 }
 
-function toConfig(env: Environment): Config {
-  const config: Config = {
+/** The environment, validated, made into the configuration (the Config type is its output). */
+const configSchema = environmentSchema.transform(toConfig);
+
+function toConfig(env: Environment) {
+  const tracesUrl = otlpTracesUrl(env);
+  return {
     kafka: {
       brokers: env.KAFKA_BROKERS ?? [],
       groupId: env.KAFKA_GROUP_ID,
       clientId: env.KAFKA_CLIENT_ID,
       ssl: env.KAFKA_SSL,
+      /** KAFKA_SSL_CA / KAFKA_SSL_CERT / KAFKA_SSL_KEY, read from their files; with `ssl` only */
       tls: kafkaTls(env),
+      ...(env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
+        ? {
+            sasl: {
+              mechanism: env.KAFKA_SASL_MECHANISM,
+              username: env.KAFKA_SASL_USERNAME,
+              /** never logged */
+              password: env.KAFKA_SASL_PASSWORD,
+            },
+          }
+        : {}),
       createTopics: env.KAFKA_CREATE_TOPICS,
       topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
       partitionsConsumedConcurrently: env.CONSUMER_PARTITIONS_CONCURRENTLY,
       maxBytesPerPartition: env.CONSUMER_MAX_BYTES_PER_PARTITION,
+      /** how long the group waits for a replica that stopped heartbeating (kill -9) */
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      /** KAFKA_COMPRESSION: the codec of every record batch we produce */
       compression: env.KAFKA_COMPRESSION,
+      /** KAFKA_MAX_REQUEST_BYTES: sends are split to stay under it (SPEC §4.4) */
       maxRequestBytes: env.KAFKA_MAX_REQUEST_BYTES,
     },
     topics: {
@@ -461,44 +385,50 @@ function toConfig(env: Environment): Config {
     },
     database: {
       url: env.DATABASE_URL ?? '',
+      /** DATABASE_SSL_MODE / DATABASE_SSL_CA: every connection the service and its CLI open */
       tls: databaseTls(env),
       poolMax: env.DATABASE_POOL_MAX,
       migrateOnStart: env.MIGRATE_ON_START,
       processedEventsRetentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
+      /** DATABASE_LOCK_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS: every pool's session limits */
       timeouts: {
         lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
         statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       },
+      /** DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS; 0 = none */
       migrationStatementTimeoutMs: env.DATABASE_MIGRATION_STATEMENT_TIMEOUT_MS,
     },
     schemaRegistry: {
+      /** SPEC §1, §8: without it, messages are plain JSON in and out */
+      ...(env.SCHEMA_REGISTRY_URL ? { url: env.SCHEMA_REGISTRY_URL } : {}),
+      /** SCHEMA_REGISTRY_REQUIRED: dead-letter values that are not in the registry's wire format */
       required: env.SCHEMA_REGISTRY_REQUIRED,
+      /** HTTP basic auth (Confluent Cloud: API key and secret); never logged */
+      ...(env.SCHEMA_REGISTRY_USERNAME && env.SCHEMA_REGISTRY_PASSWORD
+        ? {
+            auth: {
+              username: env.SCHEMA_REGISTRY_USERNAME,
+              password: env.SCHEMA_REGISTRY_PASSWORD,
+            },
+          }
+        : {}),
       timeoutMs: env.SCHEMA_REGISTRY_TIMEOUT_MS,
     },
-    http: { port: env.HTTP_PORT, ...(env.HTTP_HOST !== undefined ? { host: env.HTTP_HOST } : {}) },
-    logLevel: env.LOG_LEVEL,
-    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    startUpTimeoutMs: env.STARTUP_TIMEOUT_MS,
-    maxMessageBytes: env.MAX_MESSAGE_BYTES,
-    customerMaxDocumentBytes: env.CUSTOMER_MAX_DOCUMENT_BYTES,
-    retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
-    outbox: {
-      batchSize: env.OUTBOX_BATCH_SIZE,
-      pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
-      shards: env.OUTBOX_SHARDS,
-      rebalanceMs: env.OUTBOX_SHARD_REBALANCE_MS,
-    },
-    liveness: {
-      progressTimeoutMs: env.LIVENESS_PROGRESS_TIMEOUT_MS,
-      eventLoopBlockedMs: env.LIVENESS_EVENT_LOOP_BLOCKED_MS,
-      lagSampleIntervalMs: env.CONSUMER_LAG_SAMPLE_INTERVAL_MS,
-    },
+    /** SPEC §6: where the lending systems are, and their credentials; never logged */
     lendingApi: {
-      tenantTokens: env.LENDING_API_TOKENS ?? new Map(),
+      /** LENDING_API_URL: the lending system of tenants that name none of their own */
+      ...(env.LENDING_API_URL ? { url: env.LENDING_API_URL } : {}),
+      /** LENDING_API_TOKEN: the bearer token for tenants without their own */
+      ...(env.LENDING_API_TOKEN ? { defaultToken: env.LENDING_API_TOKEN } : {}),
+      /** LENDING_API_TOKENS: tenant id -> bearer token (a Map: own entries only) */
+      tenantTokens: env.LENDING_API_TOKENS ?? new Map<string, string>(),
       timeoutMs: env.LENDING_API_TIMEOUT_MS,
+      /** LENDING_API_ALLOW_INSECURE_HTTP: plain http:// lending systems (development only) */
       allowInsecureHttp: env.LENDING_API_ALLOW_INSECURE_HTTP,
     },
+    /** SPEC §6: the enrichment job worker inside the service */
     enrichment: {
+      /** jobs worked on at once in this process; 0 runs no worker here */
       concurrency: env.ENRICHMENT_CONCURRENCY,
       pollIntervalMs: env.ENRICHMENT_POLL_INTERVAL_MS,
       leaseMs: env.ENRICHMENT_LEASE_MS,
@@ -514,33 +444,43 @@ function toConfig(env: Environment): Config {
         openDurationMs: env.ENRICHMENT_BREAKER_OPEN_MS,
       },
     },
+    /** HTTP_HOST unset: every interface (what a container's probes need) */
+    http: { port: env.HTTP_PORT, ...(env.HTTP_HOST !== undefined ? { host: env.HTTP_HOST } : {}) },
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    /** how long start-up waits for an unreachable Postgres or Kafka; 0 waits for ever */
+    startUpTimeoutMs: env.STARTUP_TIMEOUT_MS,
+    maxMessageBytes: env.MAX_MESSAGE_BYTES,
+    /** CUSTOMER_MAX_DOCUMENT_BYTES: an event that would grow a customer past it is dead-lettered */
+    customerMaxDocumentBytes: env.CUSTOMER_MAX_DOCUMENT_BYTES,
+    retry: { initialDelayMs: env.RETRY_INITIAL_DELAY_MS, maxDelayMs: env.RETRY_MAX_DELAY_MS },
+    outbox: {
+      batchSize: env.OUTBOX_BATCH_SIZE,
+      pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+      shards: env.OUTBOX_SHARDS,
+      rebalanceMs: env.OUTBOX_SHARD_REBALANCE_MS,
+    },
+    /** observability/liveness-rules.ts; the lag sampler doubles as the broker probe */
+    liveness: {
+      progressTimeoutMs: env.LIVENESS_PROGRESS_TIMEOUT_MS,
+      eventLoopBlockedMs: env.LIVENESS_EVENT_LOOP_BLOCKED_MS,
+      lagSampleIntervalMs: env.CONSUMER_LAG_SAMPLE_INTERVAL_MS,
+    },
+    /** OpenTelemetry tracing: absent unless an OTLP endpoint is configured and not disabled */
+    ...(tracesUrl !== undefined && !env.OTEL_SDK_DISABLED && env.OTEL_TRACES_EXPORTER === 'otlp'
+      ? {
+          tracing: {
+            tracesUrl,
+            serviceName: env.OTEL_SERVICE_NAME,
+            sampler: env.OTEL_TRACES_SAMPLER,
+            /** the ratio of the traceidratio samplers; 1 unless set */
+            samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+            /** how long finished spans wait to be exported together */
+            scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
+          },
+        }
+      : {}),
   };
-  if (env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD) {
-    config.kafka.sasl = {
-      mechanism: env.KAFKA_SASL_MECHANISM,
-      username: env.KAFKA_SASL_USERNAME,
-      password: env.KAFKA_SASL_PASSWORD,
-    };
-  }
-  if (env.SCHEMA_REGISTRY_URL) config.schemaRegistryUrl = env.SCHEMA_REGISTRY_URL;
-  if (env.SCHEMA_REGISTRY_USERNAME && env.SCHEMA_REGISTRY_PASSWORD) {
-    config.schemaRegistry.auth = {
-      username: env.SCHEMA_REGISTRY_USERNAME,
-      password: env.SCHEMA_REGISTRY_PASSWORD,
-    };
-  }
-  if (env.LENDING_API_URL) config.lendingApiUrl = env.LENDING_API_URL;
-  if (env.LENDING_API_TOKEN) config.lendingApi.defaultToken = env.LENDING_API_TOKEN;
-  const tracesUrl = otlpTracesUrl(env);
-  if (tracesUrl !== undefined && !env.OTEL_SDK_DISABLED && env.OTEL_TRACES_EXPORTER === 'otlp')
-    config.tracing = {
-      tracesUrl,
-      serviceName: env.OTEL_SERVICE_NAME,
-      sampler: env.OTEL_TRACES_SAMPLER,
-      samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
-      scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
-    };
-  return config;
 }
 
 /**

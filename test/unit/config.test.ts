@@ -30,7 +30,7 @@ describe('configuration (SPEC §8)', () => {
     });
     assert.equal(config.http.port, 8080);
     assert.equal(config.logLevel, 'info');
-    assert.equal(config.schemaRegistryUrl, undefined);
+    assert.equal(config.schemaRegistry.url, undefined);
   });
 
   it("compresses with lz4 and sizes requests and documents by Kafka's defaults unless told otherwise", () => {
@@ -158,8 +158,8 @@ describe('configuration (SPEC §8)', () => {
       SCHEMA_REGISTRY_PASSWORD: 'secret',
     });
     assert.ok(result.ok);
-    assert.equal(result.config.schemaRegistryUrl, 'http://registry:8081');
     assert.deepEqual(result.config.schemaRegistry, {
+      url: 'http://registry:8081',
       required: true,
       timeoutMs: 10_000,
       auth: { username: 'key', password: 'secret' },
@@ -197,6 +197,6 @@ describe('configuration (SPEC §8)', () => {
 
   it('treats an empty variable as unset', () => {
     const result = loadConfig({ ...MINIMAL, SCHEMA_REGISTRY_URL: '' });
-    assert.ok(result.ok && result.config.schemaRegistryUrl === undefined);
+    assert.ok(result.ok && result.config.schemaRegistry.url === undefined);
   });
 });

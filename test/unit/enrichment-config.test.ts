@@ -21,12 +21,12 @@ describe('enrichment configuration (SPEC §6, §8)', () => {
         openDurationMs: 30_000,
       },
     });
+    assert.equal(result.config.lendingApi.url, undefined);
     assert.deepEqual(result.config.lendingApi, {
       tenantTokens: new Map(),
       timeoutMs: 5_000,
       allowInsecureHttp: false,
     });
-    assert.equal(result.config.lendingApiUrl, undefined);
   });
 
   it('reads a default token and per-tenant tokens', () => {
@@ -38,7 +38,7 @@ describe('enrichment configuration (SPEC §6, §8)', () => {
       ENRICHMENT_CONCURRENCY: '0',
     });
     assert.ok(result.ok);
-    assert.equal(result.config.lendingApiUrl, 'https://lending:8090');
+    assert.equal(result.config.lendingApi.url, 'https://lending:8090');
     assert.equal(result.config.lendingApi.defaultToken, 'default-token');
     assert.deepEqual(result.config.lendingApi.tenantTokens, new Map([['tenant-a', 'a-token']]));
     assert.equal(result.config.enrichment.concurrency, 0, '0 runs no worker in this replica');

@@ -50,7 +50,7 @@ export async function schemasCommand(args: string[]): Promise<number> {
 
 function registryOf(config: Config) {
   return createSchemaRegistryClient({
-    url: config.schemaRegistryUrl ?? '',
+    url: config.schemaRegistry.url ?? '',
     auth: config.schemaRegistry.auth,
     timeoutMs: config.schemaRegistry.timeoutMs,
   });

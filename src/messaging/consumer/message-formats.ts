@@ -23,7 +23,7 @@ export async function createMessageFormats(
   metrics: Metrics,
   logger: Logger,
 ): Promise<MessageFormats> {
-  if (config.schemaRegistryUrl === undefined) {
+  if (config.schemaRegistry.url === undefined) {
     return {
       decoder: createJsonUpdateRequestDecoder({ maxMessageBytes: config.maxMessageBytes }),
       encoder: jsonEncoder,
@@ -43,7 +43,7 @@ export async function createMessageFormats(
     import('../schema-registry/schema-subjects.ts'),
   ]);
   const registry = createSchemaRegistryClient({
-    url: config.schemaRegistryUrl,
+    url: config.schemaRegistry.url,
     auth: config.schemaRegistry.auth,
     timeoutMs: config.schemaRegistry.timeoutMs,
   });

@@ -25,7 +25,7 @@ export interface CustomerUpdatedDecoder {
  * format. The registry client is loaded only when a value in wire format turns up.
  */
 export function createCustomerUpdatedDecoder(
-  config: Pick<Config, 'schemaRegistryUrl' | 'schemaRegistry'>,
+  config: Pick<Config, 'schemaRegistry'>,
 ): CustomerUpdatedDecoder {
   let registry: Promise<SchemaRegistryClient> | undefined;
   const registryClient = (url: string) => {
@@ -41,8 +41,8 @@ export function createCustomerUpdatedDecoder(
   };
 
   async function decodeAvro(value: Buffer): Promise<unknown> {
-    if (config.schemaRegistryUrl === undefined || value.length < HEADER_BYTES) return undefined;
-    const writer = await (await registryClient(config.schemaRegistryUrl)).writerSchema(
+    if (config.schemaRegistry.url === undefined || value.length < HEADER_BYTES) return undefined;
+    const writer = await (await registryClient(config.schemaRegistry.url)).writerSchema(
       value.readInt32BE(1),
     );
     if (writer.kind !== 'avro') return undefined;
