@@ -1,3 +1,10 @@
+/**
+ * The core use case: a chunk of update requests applied in one transaction. Where SPEC §4's
+ * guarantees are kept: dedupe (an eventId already in processed_events, or twice in the chunk,
+ * changes nothing: exactly-once effect, §4.3), per-field last-writer-wins (§4.2), tenant
+ * rules (§3), and the outbox row written with the change it announces (§4.6). The store port
+ * (UpdateBatchStore) is implemented by persistence/update-batch-store.ts.
+ */
 import type {
   CustomerUpdateRequest,
   ValidationFailure,

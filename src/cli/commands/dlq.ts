@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import {
-  letterPositionKey,
-  type RedriveReport,
-  redriveDeadLetters,
-} from '../../application/redrive-dead-letters.ts';
+import { letterPositionKey, redriveDeadLetters } from '../../application/redrive-dead-letters.ts';
 import type { Config } from '../../config/config.ts';
 import { ALL_ERROR_CODES, isErrorCode } from '../../contracts/error-codes.ts';
 import { checkTenantRules, type TenantConfiguration } from '../../contracts/tenant-rules.ts';
@@ -13,16 +9,10 @@ import { createMessageFormats } from '../../messaging/consumer/message-formats.t
 import { readDeadLetters } from '../../messaging/dead-letters/dead-letter-reader.ts';
 import {
   type DeadLetterRecord,
-  headerText,
   originalMessageOf,
-  positionText,
   redriveMessage,
 } from '../../messaging/dead-letters/dead-letter-records.ts';
-import {
-  COMPRESSION_TYPE_OF,
-  createKafka,
-  createProducer,
-} from '../../messaging/kafka/kafka-client.ts';
+import { COMPRESSION_TYPE_OF, createProducer } from '../../messaging/kafka/kafka-client.ts';
 import {
   messagesIn,
   type PartitionRange,
@@ -33,8 +23,7 @@ import { createMetrics } from '../../observability/metrics.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { createRedriveLedger } from '../../persistence/redrive-ledger.ts';
 import { createTenantRepository } from '../../persistence/tenant-repository.ts';
-import { alignedTable } from '../aligned-table.ts';
-import { createCommandLogger } from '../command-logger.ts';
+import { commandKafka } from '../command-kafka.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
@@ -42,6 +31,13 @@ import { parseCount, parseTime } from '../range-arguments.ts';
 import { reachDependencies } from '../reach-dependencies.ts';
 import { terminalSafe, terminalSafeJson } from '../terminal-text.ts';
 import { parseCommandLine, UsageError, unknownAction } from '../usage-error.ts';
+import {
+  type ListedLetter,
+  listed,
+  printLetter,
+  printLetters,
+  printRedriveReport,
+} from './dlq-output.ts';
 
 export const dlqHelp = `customer-sync dlq list [--code <codes>] [--since <time>] [--limit <n>] [--json]
 customer-sync dlq show <partition:offset> [--reveal] [--json]
@@ -104,22 +100,15 @@ function sinceBound(text: string | undefined, command: string): RangeBound {
     : { kind: 'time', at: parseTime(text, `${command}: --since`) };
 }
 
-/** Kafka, its admin client, and the run's own group ids, for one dlq command. */
+/** Kafka, its admin client, and the run's own group id, for one dlq command. */
 async function connectKafka(command: string, needsDatabase: boolean) {
   const config = loadCommandConfig(needsDatabase ? ['kafka', 'database'] : ['kafka']);
   // `dlq list` also reads the redrive ledger when DATABASE_URL is set.
   await reachDependencies(config, config.database.url === '' ? ['kafka'] : ['database', 'kafka']);
-  const logger = createCommandLogger(config, `dlq-${command}`);
-  const kafka = createKafka(config, logger, '-dlq');
+  const { logger, kafka, runGroupId } = commandKafka(config, `dlq-${command}`);
   const admin = kafka.admin();
   await admin.connect();
-  return {
-    config,
-    logger,
-    kafka,
-    admin,
-    groupId: `${config.kafka.groupId}.dlq-${command}.${randomUUID()}`,
-  };
+  return { config, logger, kafka, admin, groupId: runGroupId(`dlq-${command}`) };
 }
 
 async function dlqRanges(
@@ -155,20 +144,6 @@ function readLetters(
 }
 
 /* ------------------------------------------- list ------------------------------------------- */
-
-interface ListedLetter {
-  position: string;
-  timestamp: number;
-  failedAt: string | undefined;
-  code: string | undefined;
-  path: string | undefined;
-  message: string | undefined;
-  key: string | null;
-  original: string | undefined;
-  replayRunId: string | undefined;
-  redriven?: boolean;
-  dlq: DeadLetterRecord['position'];
-}
 
 function byTime(a: ListedLetter, b: ListedLetter): number {
   return (
@@ -238,23 +213,6 @@ async function listDeadLetters(args: string[]): Promise<number> {
   }
 }
 
-function listed(letter: DeadLetterRecord): ListedLetter {
-  return {
-    position: positionText(letter.position),
-    timestamp: letter.timestamp,
-    failedAt: letter.failedAt,
-    code: letter.errorCode,
-    path: letter.errorPath,
-    message: letter.errorMessage,
-    key: letter.key?.toString('utf8') ?? null,
-    original: letter.original
-      ? `${letter.original.topic}:${letter.original.partition}:${letter.original.offset}`
-      : undefined,
-    replayRunId: letter.replayRunId,
-    dlq: letter.position,
-  };
-}
-
 /** With DATABASE_URL set, says which of them were redriven already. */
 async function annotateRedriven(config: Config, letters: ListedLetter[]): Promise<void> {
   if (config.database.url === '' || letters.length === 0) return;
@@ -270,23 +228,6 @@ async function annotateRedriven(config: Config, letters: ListedLetter[]): Promis
   } finally {
     await database.close();
   }
-}
-
-function printLetters(letters: ListedLetter[]): void {
-  const rows = [
-    ['POSITION', 'FAILED AT', 'ERROR CODE', 'PATH', 'KEY', 'REDRIVEN'],
-    // Everything but the position and the redrive mark was written by whoever produced to the
-    // DLQ topic: shown escaped (terminal-text.ts).
-    ...letters.map((letter) => [
-      letter.position,
-      terminalSafe(letter.failedAt ?? '-'),
-      terminalSafe(letter.code ?? '-'),
-      terminalSafe(letter.path ?? '-'),
-      terminalSafe(letter.key ?? '-'),
-      letter.redriven === undefined ? '-' : letter.redriven ? 'yes' : 'no',
-    ]),
-  ];
-  for (const line of alignedTable(rows)) process.stdout.write(`${line}\n`);
 }
 
 /* ------------------------------------------- show ------------------------------------------- */
@@ -333,100 +274,6 @@ async function showDeadLetter(args: string[]): Promise<number> {
     return 0;
   } finally {
     await admin.disconnect().catch(() => {});
-  }
-}
-
-function printLetter(letter: DeadLetterRecord, reveal: boolean, json: boolean): void {
-  const originalHeaders = Object.fromEntries(
-    Object.entries(letter.originalHeaders).map(([name, value]) => [
-      name,
-      reveal ? (headerText(value) ?? '') : '[hidden: --reveal]',
-    ]),
-  );
-  const payload = reveal ? payloadText(letter.value) : undefined;
-  const size = letter.value?.length ?? 0;
-  if (json) {
-    process.stdout.write(
-      `${terminalSafeJson({
-        position: positionText(letter.position),
-        topic: letter.position.topic,
-        key: letter.key?.toString('utf8') ?? null,
-        errorCode: letter.errorCode,
-        errorMessage: letter.errorMessage,
-        errorPath: letter.errorPath,
-        original: letter.original,
-        failedAt: letter.failedAt,
-        serviceVersion: letter.serviceVersion,
-        replayRunId: letter.replayRunId,
-        headers: originalHeaders,
-        payloadBytes: size,
-        ...(reveal ? { payload } : {}),
-      })}\n`,
-    );
-    return;
-  }
-  const original = letter.original;
-  const lines: Array<[string, string | undefined]> = [
-    ['dead letter', `${letter.position.topic} ${positionText(letter.position)}`],
-    ['key', letter.key?.toString('utf8') ?? '(none)'],
-    ['error.code', letter.errorCode],
-    ['error.message', letter.errorMessage],
-    ['error.path', letter.errorPath],
-    [
-      'original',
-      original
-        ? `${original.topic} ${original.partition}:${original.offset}` +
-          (original.timestamp ? ` at ${timestampText(original.timestamp)}` : '')
-        : undefined,
-    ],
-    ['failed.at', letter.failedAt],
-    ['service.version', letter.serviceVersion],
-    ['replay.run-id', letter.replayRunId],
-    ...Object.entries(originalHeaders).map(
-      ([name, value]) => [`header ${name}`, value] as [string, string],
-    ),
-    [
-      'payload',
-      reveal
-        ? `${size} bytes:`
-        : `${size} bytes (hidden: it may hold personal data; --reveal shows it)`,
-    ],
-  ];
-  // Every name and value here but the first line's came from the DLQ topic's bytes.
-  for (const [name, value] of lines) {
-    if (value !== undefined)
-      process.stdout.write(`${terminalSafe(name).padEnd(16)} ${terminalSafe(value)}\n`);
-  }
-  if (reveal) process.stdout.write(`${terminalSafePayload(payload ?? '')}\n`);
-}
-
-/** A header's epoch milliseconds as a time, or the header as it is when it is not one. */
-function timestampText(text: string): string {
-  const date = new Date(Number(text));
-  return Number.isNaN(date.getTime()) ? text : date.toISOString();
-}
-
-/** A revealed payload keeps its line breaks (pretty JSON); any other control is escaped. */
-function terminalSafePayload(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => terminalSafe(line))
-    .join('\n');
-}
-
-/** JSON pretty-printed, other UTF-8 as it is, anything else as base64. */
-function payloadText(value: Buffer | null): string {
-  if (value === null) return '(null)';
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(value);
-  } catch {
-    return `base64:${value.toString('base64')}`;
-  }
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
   }
 }
 
@@ -519,32 +366,4 @@ async function redrive(args: string[]): Promise<number> {
     await database.close();
     await admin.disconnect().catch(() => {});
   }
-}
-
-function printRedriveReport(
-  report: RedriveReport,
-  context: { runId: string; dryRun: boolean; targetTopic: string; json: boolean },
-): void {
-  if (context.json) {
-    process.stdout.write(
-      `${JSON.stringify({ runId: context.runId, dryRun: context.dryRun, ...report })}\n`,
-    );
-    return;
-  }
-  const failing = Object.entries(report.wouldFailAgain)
-    .map(([code, count]) => `${code} ${count}`)
-    .join(', ');
-  const lines = [
-    context.dryRun ? 'dry run: nothing was sent or recorded.' : '',
-    `chosen            ${report.selected} of ${report.read}`,
-    `${context.dryRun ? 'would send' : 'sent'}`.padEnd(18) +
-      `${report.sent} to ${context.targetTopic}`,
-    `already redriven  ${report.alreadyRedriven} (not sent again)`,
-    `would fail again  ${Object.values(report.wouldFailAgain).reduce((sum, count) => sum + count, 0)}` +
-      (failing ? `   ${failing}` : ''),
-    report.heldBack > 0
-      ? `held back         ${report.heldBack} (fix the cause and redrive again, or --include-failing)`
-      : '',
-  ].filter((line) => line !== '');
-  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import {
   type CustomerExplanation,
@@ -12,13 +11,12 @@ import type { JsonValue } from '../../domain/customer-fields.ts';
 import { kafkaKeyOf } from '../../domain/customer-key.ts';
 import type { ChangedField } from '../../domain/customer-record.ts';
 import { createDeadLetterArchive } from '../../messaging/dead-letters/customer-dead-letters.ts';
-import { createKafka } from '../../messaging/kafka/kafka-client.ts';
 import { createAnnouncementArchive } from '../../messaging/outbox/customer-announcements.ts';
 import { createCustomerUpdatedDecoder } from '../../messaging/outbox/customer-updated-decoder.ts';
 import { createCustomerAuditReader } from '../../persistence/customer-audit-reader.ts';
 import { connectDatabase } from '../../persistence/database.ts';
 import { alignedPairs, alignedTable } from '../aligned-table.ts';
-import { createCommandLogger } from '../command-logger.ts';
+import { commandKafka } from '../command-kafka.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress } from '../progress.ts';
 import { parseExternalId, parseTenantId, parseTime } from '../range-arguments.ts';
@@ -176,8 +174,7 @@ export async function explainCommand(args: string[]): Promise<number> {
 
 /** The Kafka side: the DLQ and, with --history, customer.updated, over one admin client. */
 function kafkaArchives(config: Config, options: ExplainArguments) {
-  const logger = createCommandLogger(config, 'explain');
-  const kafka = createKafka(config, logger, '-explain', {
+  const { kafka, runGroupId } = commandKafka(config, 'explain', {
     initialRetryTime: 300,
     retries: KAFKA_RETRIES,
   });
@@ -195,7 +192,7 @@ function kafkaArchives(config: Config, options: ExplainArguments) {
       kafka,
       admin: connectedAdmin,
       topic: config.topics.deadLetter,
-      groupId: `${config.kafka.groupId}.explain-dlq.${randomUUID()}`,
+      groupId: runGroupId('explain-dlq'),
     });
   }
   if (options.history) {
@@ -203,7 +200,7 @@ function kafkaArchives(config: Config, options: ExplainArguments) {
       kafka,
       admin: connectedAdmin,
       topic: config.topics.customerUpdated,
-      groupId: `${config.kafka.groupId}.explain-history.${randomUUID()}`,
+      groupId: runGroupId('explain-history'),
       decoder: createCustomerUpdatedDecoder(config),
       onProgress(read, total) {
         announcementsRead = read;

@@ -3,12 +3,8 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { CompressionTypes, Message, Producer } from 'kafkajs';
 import { readEventLines } from '../../messaging/kafka/event-lines.ts';
-import {
-  COMPRESSION_TYPE_OF,
-  createKafka,
-  createProducer,
-} from '../../messaging/kafka/kafka-client.ts';
-import { createCommandLogger } from '../command-logger.ts';
+import { COMPRESSION_TYPE_OF, createProducer } from '../../messaging/kafka/kafka-client.ts';
+import { commandKafka, withAdmin } from '../command-kafka.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
 import { createProgress, formatBytes } from '../progress.ts';
@@ -59,17 +55,9 @@ export async function produceCommand(args: string[]): Promise<number> {
   const config = loadCommandConfig(['kafka']);
   await reachDependencies(config, ['kafka']);
   const topic = values.topic ?? config.topics.updateRequested;
-  const logger = createCommandLogger(config, 'produce');
-  const kafka = createKafka(config, logger, '-produce');
-
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic))
-      throw new UsageError(`produce: topic ${topic} does not exist`);
-  } finally {
-    await admin.disconnect();
-  }
+  const { kafka } = commandKafka(config, 'produce');
+  if (!(await withAdmin(kafka, (admin) => admin.listTopics())).includes(topic))
+    throw new UsageError(`produce: topic ${topic} does not exist`);
 
   const producer = createProducer(kafka);
   await producer.connect();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { applyUpdateBatch, type UpdateBatchStore } from '../../application/apply-update-batch.ts';
-import { type ReplayReport, replayRange } from '../../application/replay-range.ts';
+import { replayRange } from '../../application/replay-range.ts';
 import { skipAlreadyAnnounced } from '../../application/skip-already-announced.ts';
 import type { Config } from '../../config/config.ts';
 import { kafkaKeyOf } from '../../domain/customer-key.ts';
@@ -17,7 +17,7 @@ import {
   loadDeadLetteredPositions,
   skipAlreadyDeadLettered,
 } from '../../messaging/dead-letters/dead-lettered-positions.ts';
-import { createKafka } from '../../messaging/kafka/kafka-client.ts';
+import type { createKafka } from '../../messaging/kafka/kafka-client.ts';
 import type { RecordSender } from '../../messaging/kafka/record-sender.ts';
 import {
   messagesIn,
@@ -34,7 +34,7 @@ import { withDryRunUpdateBatchStore } from '../../persistence/dry-run-update-bat
 import { createParkedRecordStore } from '../../persistence/parked-record-store.ts';
 import { createUpdateBatchStore } from '../../persistence/update-batch-store.ts';
 import { SERVICE_VERSION } from '../../service-version.ts';
-import { createCommandLogger } from '../command-logger.ts';
+import { commandKafka } from '../command-kafka.ts';
 import { createCommandRecordSender } from '../command-record-sender.ts';
 import { EXIT_INTERRUPTED, stopOnInterrupt } from '../interrupt.ts';
 import { loadCommandConfig } from '../load-command-config.ts';
@@ -47,6 +47,7 @@ import {
 } from '../range-arguments.ts';
 import { reachDependencies } from '../reach-dependencies.ts';
 import { parseCommandLine, UsageError } from '../usage-error.ts';
+import { printPlan, printReport, type ReplayResult } from './replay-output.ts';
 
 export const replayHelp = `customer-sync replay --from <offset | time | earliest> [options]
 
@@ -110,8 +111,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   const options = parseReplayArguments(args);
   const config = loadCommandConfig(['kafka', 'database']);
   await reachDependencies(config, ['database', 'kafka']);
-  const logger = createCommandLogger(config, 'replay');
-  const kafka = createKafka(config, logger, '-replay');
+  const { logger, kafka } = commandKafka(config, 'replay');
   const runId = randomUUID();
   // Groups of this run's own: the service's group is never joined, so it never moves.
   const groupId = `${config.kafka.groupId}.replay.${runId}`;
@@ -123,16 +123,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   try {
     const ranges = await resolveRange(admin, topic, options);
     const total = Number(messagesIn(ranges));
-    process.stderr.write(
-      `replay ${runId}${options.dryRun ? ' (dry run)' : ''}: ${total} message(s) of ${topic}` +
-        `${options.tenant ? `, tenant ${options.tenant} only` : ''}\n` +
-        ranges
-          .filter((range) => range.start < range.end)
-          .map(
-            (range) => `  partition ${range.partition}: offsets ${range.start} to ${range.end}\n`,
-          )
-          .join(''),
-    );
+    printPlan({ runId, topic, total, ranges, options });
     const progress = createProgress('replay', total);
     // A dry run needs a connection of its own (dry-run-update-batch-store.ts); a replay
     // needs two: the batch transaction and nothing else.
@@ -213,13 +204,6 @@ async function resolveRange(
       throw new UsageError(`replay: --partition: ${error.message}`);
     throw error;
   }
-}
-
-interface ReplayResult {
-  report: ReplayReport;
-  dryRun: boolean;
-  announced: { written: number; alreadyAnnounced: number };
-  deadLetters: { alreadyInDlq: number };
 }
 
 async function runReplay(context: {
@@ -337,78 +321,4 @@ async function runReplay(context: {
     announced: { written: announcements.written(), alreadyAnnounced: announcements.suppressed() },
     deadLetters: { alreadyInDlq: deadLetters.skipped() },
   };
-}
-
-function printReport(
-  result: ReplayResult,
-  context: {
-    runId: string;
-    ranges: PartitionRange[];
-    options: ReplayArguments;
-    progress: Progress;
-  },
-): void {
-  const { report } = result;
-  const positions = context.ranges
-    .filter((range) => range.start < range.end)
-    .map((range) => ({
-      partition: range.partition,
-      start: range.start.toString(),
-      end: range.end.toString(),
-      reached: (report.positions.get(range.partition) ?? range.start).toString(),
-    }));
-  context.progress.finish(
-    report.completed
-      ? `${report.read} message(s) ${result.dryRun ? 'checked (dry run)' : 'replayed'}`
-      : `interrupted after ${report.read} message(s); rerun the same command to finish ` +
-          '(what was applied is recognised and skipped)',
-  );
-  if (context.options.json) {
-    process.stdout.write(
-      `${JSON.stringify({
-        runId: context.runId,
-        dryRun: result.dryRun,
-        completed: report.completed,
-        read: report.read,
-        outcomes: report.outcomes,
-        deadLetterCodes: report.deadLetterCodes,
-        changedFields: report.changedFields,
-        announced: result.announced,
-        deadLetters: result.deadLetters,
-        partitions: positions,
-      })}\n`,
-    );
-    return;
-  }
-  const would = result.dryRun ? 'would be ' : '';
-  const { outcomes } = report;
-  const codes = Object.entries(report.deadLetterCodes)
-    .map(([code, count]) => `${code} ${count}`)
-    .join(', ');
-  const fields = Object.entries(report.changedFields)
-    .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
-    .map(([field, count]) => `${field} ${count}`)
-    .join(', ');
-  const lines = [
-    result.dryRun ? 'dry run: nothing was written or sent. A replay now would do this:' : '',
-    `applied        ${outcomes.applied}${fields ? `   fields changed: ${fields}` : ''}`,
-    `unchanged      ${outcomes.unchanged}`,
-    `duplicate      ${outcomes.duplicate}`,
-    `stale          ${outcomes.stale}`,
-    `dead-lettered  ${outcomes['dead-lettered']}${codes ? `   ${codes}` : ''}` +
-      (result.deadLetters.alreadyInDlq > 0
-        ? `; ${result.deadLetters.alreadyInDlq} already in the DLQ (${result.dryRun ? 'would not be' : 'not'} sent again)`
-        : ''),
-    ...(context.options.tenant ? [`skipped        ${outcomes.skipped}   other tenants`] : []),
-    `customer.updated: ${result.announced.written} ${would}written to the outbox` +
-      (result.announced.alreadyAnnounced > 0
-        ? `, ${result.announced.alreadyAnnounced} already announced (not again)`
-        : ''),
-    ...(report.completed
-      ? []
-      : [
-          `stopped at: ${positions.map((position) => `partition ${position.partition} offset ${position.reached}`).join(', ')}`,
-        ]),
-  ].filter((line) => line !== '');
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
