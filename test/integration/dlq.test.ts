@@ -8,6 +8,10 @@ import { recordTopic } from '../support/topic-recorder.ts';
 import { anUpdateRequest } from '../support/update-request-builder.ts';
 import { waitFor } from '../support/wait-for.ts';
 
+/**
+ * `dlq redrive --json` as a script reads it: written out here rather than imported from the
+ * use case's RedriveReport, so that a change to the command's output fails this test.
+ */
 interface RedriveJson {
   read: number;
   selected: number;
