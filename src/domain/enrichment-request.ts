@@ -17,7 +17,6 @@ export interface EnrichmentRequest extends CustomerKey {
   causationId: string;
 }
 
-/** The enrichment a request asks for, or undefined when it asks for none (SPEC §3, §6). */
 /** What of an update request decides its enrichment (SPEC §3: enrich, loanIds, loanReferenceId). */
 export interface EnrichmentAsk extends CustomerKey {
   eventId: string;
@@ -26,6 +25,7 @@ export interface EnrichmentAsk extends CustomerKey {
   loanReferenceId?: string;
 }
 
+/** The enrichment a request asks for, or undefined when it asks for none (SPEC §3, §6). */
 export function enrichmentRequestOf(request: EnrichmentAsk): EnrichmentRequest | undefined {
   if (!request.enrich && request.loanIds === undefined) return undefined;
   return {
