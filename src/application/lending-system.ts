@@ -42,9 +42,6 @@ export interface LendingSystem {
   ): Promise<LendingLoan[]>;
 }
 
-// The codes are in the one registry (contracts/error-codes.ts); re-exported for the callers here.
-export { ENRICHMENT_FAILURE_CODES, type EnrichmentFailureCode };
-
 /** What the lending system (or the lack of one) did wrong; `canRetry` decides retry vs give up. */
 export class LendingSystemError extends CustomerSyncError {
   override readonly code: EnrichmentFailureCode;

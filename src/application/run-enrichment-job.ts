@@ -1,5 +1,6 @@
 import type { CustomerUpdated } from '../contracts/customer-updated.ts';
 import { customerUpdatedEvent } from '../contracts/customer-updated-event.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../contracts/error-codes.ts';
 import { type CustomerKey, customerKeyId } from '../domain/customer-key.ts';
 import type { ChangedField } from '../domain/customer-record.ts';
 import { isSelected, type LoanSelection } from '../domain/enrichment-request.ts';
@@ -7,7 +8,6 @@ import { fillMissingFields } from '../domain/fill-missing-fields.ts';
 import type { UpdateBatchTransaction } from './apply-update-batch.ts';
 import {
   type CustomerLookup,
-  ENRICHMENT_FAILURE_CODES,
   type LendingLoan,
   type LendingSystem,
   LendingSystemError,

@@ -5,7 +5,6 @@ import {
   createTenantCircuitBreakers,
 } from '../application/circuit-breaker.ts';
 import {
-  ENRICHMENT_FAILURE_CODES,
   isAvailabilityFailure,
   type LendingSystem,
   LendingSystemError,
@@ -17,6 +16,7 @@ import {
   type EnrichmentQueue,
   runEnrichmentJob,
 } from '../application/run-enrichment-job.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../contracts/error-codes.ts';
 import { CustomerSyncError, canRetry } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { countDatabaseConflict, countRetry, type Metrics } from '../observability/metrics.ts';

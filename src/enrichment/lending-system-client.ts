@@ -1,10 +1,10 @@
 import {
   type CustomerLookup,
-  ENRICHMENT_FAILURE_CODES,
   type LendingSystem,
   LendingSystemError,
   type LendingSystemTarget,
 } from '../application/lending-system.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../contracts/error-codes.ts';
 import {
   LENDING_PATHS,
   parseLendingCustomer,

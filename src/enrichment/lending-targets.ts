@@ -1,9 +1,9 @@
 import {
-  ENRICHMENT_FAILURE_CODES,
   LendingSystemError,
   type LendingSystemTarget,
   type LendingTargets,
 } from '../application/lending-system.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../contracts/error-codes.ts';
 
 export interface LendingTargetSettings {
   /** LENDING_API_URL */

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
-import { ENRICHMENT_FAILURE_CODES } from '../application/lending-system.ts';
 import type {
   EnrichmentJob,
   EnrichmentTransaction,
   JobFinish,
 } from '../application/run-enrichment-job.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../contracts/error-codes.ts';
 import type { LoanSelection } from '../domain/enrichment-request.ts';
 import { isoTimestamp } from './customer-rows.ts';
 import type { Database, DatabaseTransaction } from './database.ts';

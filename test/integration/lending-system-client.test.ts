@@ -8,11 +8,11 @@ import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  ENRICHMENT_FAILURE_CODES,
   type LendingSystem,
   LendingSystemError,
   type LendingSystemTarget,
 } from '../../src/application/lending-system.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../../src/contracts/error-codes.ts';
 import { createLendingSystemClient } from '../../src/enrichment/lending-system-client.ts';
 import { createLendingTargets } from '../../src/enrichment/lending-targets.ts';
 import { registerCleanup } from '../support/cleanup.ts';

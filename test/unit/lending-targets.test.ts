@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ENRICHMENT_FAILURE_CODES,
-  LendingSystemError,
-} from '../../src/application/lending-system.ts';
+import { LendingSystemError } from '../../src/application/lending-system.ts';
+import { ENRICHMENT_FAILURE_CODES } from '../../src/contracts/error-codes.ts';
 import { createLendingTargets } from '../../src/enrichment/lending-targets.ts';
 
 const DEFAULT_TOKEN = 'default-token-9c2e';
