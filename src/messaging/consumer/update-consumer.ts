@@ -14,6 +14,8 @@ import { countRetry, type Metrics } from '../../observability/metrics.ts';
 import type { ChunkTrace, Tracing } from '../../observability/tracing.ts';
 import type { DeadLetterPublisher } from '../dead-letters/dead-letter-publisher.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
+import { sharingOffsetCommits } from './shared-offset-commits.ts';
+import { sharingTransactions } from './shared-transactions.ts';
 import {
   type UnreadableRecordBatch,
   unreadableRecordBatchOf,
@@ -129,7 +131,11 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
 
   const processChunk = createUpdateChunkProcessor({
     decoder: options.decoder,
-    applyBatch: options.applyBatch,
+    // Partitions handled at once may share a transaction when their chunks are small.
+    applyBatch:
+      options.partitionsConsumedConcurrently > 1
+        ? sharingTransactions(options.applyBatch, { maxRequests: chunkSize })
+        : options.applyBatch,
     deadLetters: options.deadLetters,
     metrics: options.metrics,
   });
@@ -211,6 +217,9 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     }
   }
 
+  /** the chunks that finish together commit together, in one request */
+  const commitOffset = sharingOffsetCommits();
+
   /** failed reads of an unreadable record batch per partition, for its backoff */
   const unreadableAttempts = new Map<string, number>();
   const unreadableResumes = new Set<NodeJS.Timeout>();
@@ -270,13 +279,10 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       const nextOffset = (BigInt(last.offset) + 1n).toString();
       payload.resolveOffset(last.offset);
       try {
-        await payload.commitOffsetsIfNecessary({
-          topics: [
-            {
-              topic: batch.topic,
-              partitions: [{ partition: batch.partition, offset: nextOffset }],
-            },
-          ],
+        await commitOffset(payload, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: nextOffset,
         });
         progress?.committed(batch.topic, batch.partition);
       } catch (error) {

@@ -1,0 +1,105 @@
+import type { AppliedBatch, TraceContext } from '../../application/apply-update-batch.ts';
+import type { CustomerUpdateRequest } from '../../contracts/customer-update-requested.ts';
+import type { ApplyBatch } from './update-chunk-processor.ts';
+
+/** One partition's chunk waiting to go into a shared transaction. */
+interface WaitingChunk {
+  requests: CustomerUpdateRequest[];
+  signal: AbortSignal | undefined;
+  traceContextOf: ((eventId: string) => TraceContext | undefined) | undefined;
+  settle: (result: Promise<AppliedBatch>) => void;
+}
+
+/**
+ * Lets the chunks of different partitions that reach the database at the same moment share one
+ * transaction. kafkajs hands a fetch's batches to its workers together, so at light load every
+ * fetch brought one small chunk per partition, each paying a whole transaction (BEGIN, locks,
+ * reads, writes, COMMIT) and, with more partitions than workers, waiting for a second wave of
+ * them (docs/performance.md "Latency, traced"). Chunks that arrive in the same turn of the
+ * event loop now go together, up to `maxRequests` in all; a full chunk goes alone at once, so
+ * under load nothing changes.
+ *
+ * What holds as before (SPEC §4): each chunk's requests keep their order (a customer lives in
+ * one partition, so its events are all in one chunk); the shared transaction commits all of
+ * them or none; and each chunk gets its own outcomes. If the shared transaction fails, for
+ * whatever reason, each chunk is applied again on its own, so a poison event or an abandoned
+ * attempt is answered to its own chunk alone and the others are not held to it.
+ */
+export function sharingTransactions(
+  apply: ApplyBatch,
+  options: { maxRequests: number },
+): ApplyBatch {
+  let waiting: WaitingChunk[] = [];
+  let waitingRequests = 0;
+
+  function dispatch() {
+    const group = waiting;
+    waiting = [];
+    waitingRequests = 0;
+    if (group.length === 1) {
+      const [only] = group as [WaitingChunk];
+      only.settle(apply(only.requests, only.signal, only.traceContextOf));
+    } else if (group.length > 1) {
+      applyTogether(group);
+    }
+  }
+
+  function applyTogether(group: WaitingChunk[]) {
+    const shared = apply(
+      group.flatMap((chunk) => chunk.requests),
+      anySignal(group),
+      traceContextOfAll(group),
+    );
+    // Each chunk's answer is either its slice of the shared one, or its own transaction.
+    shared.then(
+      ({ outcomes }) => {
+        let start = 0;
+        for (const chunk of group) {
+          const mine = outcomes.slice(start, start + chunk.requests.length);
+          start += chunk.requests.length;
+          const announced = mine.filter((outcome) => outcome.kind === 'applied').length;
+          chunk.settle(Promise.resolve({ outcomes: mine, announced }));
+        }
+      },
+      () => {
+        for (const chunk of group)
+          chunk.settle(apply(chunk.requests, chunk.signal, chunk.traceContextOf));
+      },
+    );
+  }
+
+  return (requests, signal, traceContextOf) => {
+    if (requests.length >= options.maxRequests) return apply(requests, signal, traceContextOf);
+    if (waitingRequests + requests.length > options.maxRequests) dispatch();
+    return new Promise<AppliedBatch>((resolve, reject) => {
+      if (waiting.length === 0) setImmediate(dispatch);
+      waiting.push({
+        requests,
+        signal,
+        traceContextOf,
+        settle: (result) => result.then(resolve, reject),
+      });
+      waitingRequests += requests.length;
+    });
+  };
+}
+
+/** The shared transaction is abandoned when any of its chunks' attempts is. */
+function anySignal(group: readonly WaitingChunk[]): AbortSignal | undefined {
+  const signals = group.flatMap((chunk) => (chunk.signal ? [chunk.signal] : []));
+  return signals.length === 0 ? undefined : AbortSignal.any(signals);
+}
+
+function traceContextOfAll(
+  group: readonly WaitingChunk[],
+): ((eventId: string) => TraceContext | undefined) | undefined {
+  const lookups = group.flatMap((chunk) => (chunk.traceContextOf ? [chunk.traceContextOf] : []));
+  if (lookups.length === 0) return undefined;
+  return (eventId) => {
+    for (const lookup of lookups) {
+      const context = lookup(eventId);
+      if (context !== undefined) return context;
+    }
+    return undefined;
+  };
+}

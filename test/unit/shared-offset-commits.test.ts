@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { EachBatchPayload } from 'kafkajs';
+import { sharingOffsetCommits } from '../../src/messaging/consumer/shared-offset-commits.ts';
+
+type Request = { topic: string; partitions: Array<{ partition: number; offset: string }> }[];
+
+/**
+ * The consumer group as the batches' payloads reach it: every payload commits through the same
+ * group; a request naming a partition in `revoked` fails as a whole, as the broker fails an
+ * OffsetCommit of a stale member.
+ */
+function consumerGroup(revoked: number[] = []) {
+  const requests: Request[] = [];
+  const payload = {
+    commitOffsetsIfNecessary: async ({ topics }: { topics: Request }) => {
+      requests.push(topics);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (topics.some(({ partitions }) => partitions.some((p) => revoked.includes(p.partition))))
+        throw Object.assign(new Error('The coordinator is not aware of this member'), {
+          type: 'UNKNOWN_MEMBER_ID',
+        });
+    },
+  } as unknown as EachBatchPayload;
+  return { requests, payload };
+}
+
+/** Asks for these commits in one turn; returns the requests the broker received. */
+async function commitTogether(offsets: Array<[topic: string, partition: number, offset: string]>) {
+  const group = consumerGroup();
+  const commit = sharingOffsetCommits();
+  await Promise.all(
+    offsets.map(([topic, partition, offset]) =>
+      commit(group.payload, { topic, partition, offset }),
+    ),
+  );
+  return group.requests;
+}
+
+describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
+  it('commits asked for in the same turn go to the broker as one request with every partition', async () => {
+    const requests = await commitTogether([
+      ['requests', 0, '11'],
+      ['requests', 3, '40'],
+      ['other', 1, '7'],
+    ]);
+    assert.deepEqual(requests, [
+      [
+        {
+          topic: 'requests',
+          partitions: [
+            { partition: 0, offset: '11' },
+            { partition: 3, offset: '40' },
+          ],
+        },
+        { topic: 'other', partitions: [{ partition: 1, offset: '7' }] },
+      ],
+    ]);
+  });
+
+  it('a commit asked for alone is sent alone; one asked for later is a request of its own', async () => {
+    const group = consumerGroup();
+    const commit = sharingOffsetCommits();
+    await commit(group.payload, { topic: 'requests', partition: 2, offset: '5' });
+    await commit(group.payload, { topic: 'requests', partition: 2, offset: '9' });
+    assert.deepEqual(group.requests, [
+      [{ topic: 'requests', partitions: [{ partition: 2, offset: '5' }] }],
+      [{ topic: 'requests', partitions: [{ partition: 2, offset: '9' }] }],
+    ]);
+  });
+
+  it('never moves a partition back: of two offsets for one partition, the furthest is sent', async () => {
+    const requests = await commitTogether([
+      ['requests', 1, '100'],
+      ['requests', 1, '20'],
+      ['requests', 2, '3'],
+    ]);
+    assert.deepEqual(requests, [
+      [
+        {
+          topic: 'requests',
+          partitions: [
+            { partition: 1, offset: '100' },
+            { partition: 2, offset: '3' },
+          ],
+        },
+      ],
+    ]);
+  });
+
+  it("when the shared request fails, each partition is committed alone: only the stale one's commit fails", async () => {
+    const group = consumerGroup([4]);
+    const commit = sharingOffsetCommits();
+    const [kept, stale] = await Promise.allSettled([
+      commit(group.payload, { topic: 'requests', partition: 0, offset: '12' }),
+      commit(group.payload, { topic: 'requests', partition: 4, offset: '30' }),
+    ]);
+    assert.equal(kept.status, 'fulfilled');
+    assert.equal(stale.status, 'rejected');
+    assert.equal((stale as PromiseRejectedResult).reason.type, 'UNKNOWN_MEMBER_ID');
+    assert.deepEqual(group.requests.slice(1), [
+      [{ topic: 'requests', partitions: [{ partition: 0, offset: '12' }] }],
+      [{ topic: 'requests', partitions: [{ partition: 4, offset: '30' }] }],
+    ]);
+  });
+});
