@@ -10,16 +10,14 @@ type Request = { topic: string; partitions: Array<{ partition: number; offset: s
  * group; a request naming a partition in `revoked` fails as a whole, as the broker fails an
  * OffsetCommit of a stale member.
  */
-function consumerGroup(revoked: number[] = []) {
+function consumerGroup(revoked: number[] = [], errorType = 'UNKNOWN_TOPIC_OR_PARTITION') {
   const requests: Request[] = [];
   const payload = {
     commitOffsetsIfNecessary: async ({ topics }: { topics: Request }) => {
       requests.push(topics);
       await new Promise((resolve) => setTimeout(resolve, 2));
       if (topics.some(({ partitions }) => partitions.some((p) => revoked.includes(p.partition))))
-        throw Object.assign(new Error('The coordinator is not aware of this member'), {
-          type: 'UNKNOWN_MEMBER_ID',
-        });
+        throw Object.assign(new Error(`OffsetCommit failed: ${errorType}`), { type: errorType });
     },
   } as unknown as EachBatchPayload;
   return { requests, payload };
@@ -88,7 +86,7 @@ describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
     ]);
   });
 
-  it("when the shared request fails, each partition is committed alone: only the stale one's commit fails", async () => {
+  it("when the shared request fails for a partition, each is committed alone: only that one's commit fails", async () => {
     const group = consumerGroup([4]);
     const commit = sharingOffsetCommits();
     const [kept, stale] = await Promise.allSettled([
@@ -97,10 +95,24 @@ describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
     ]);
     assert.equal(kept.status, 'fulfilled');
     assert.equal(stale.status, 'rejected');
-    assert.equal((stale as PromiseRejectedResult).reason.type, 'UNKNOWN_MEMBER_ID');
+    assert.equal((stale as PromiseRejectedResult).reason.type, 'UNKNOWN_TOPIC_OR_PARTITION');
     assert.deepEqual(group.requests.slice(1), [
       [{ topic: 'requests', partitions: [{ partition: 0, offset: '12' }] }],
       [{ topic: 'requests', partitions: [{ partition: 4, offset: '30' }] }],
     ]);
+  });
+
+  it("a failure of the group's (a rebalance) reaches every commit at once, without sending each again", async () => {
+    const group = consumerGroup([0], 'REBALANCE_IN_PROGRESS');
+    const commit = sharingOffsetCommits();
+    const results = await Promise.allSettled([
+      commit(group.payload, { topic: 'requests', partition: 0, offset: '12' }),
+      commit(group.payload, { topic: 'requests', partition: 4, offset: '30' }),
+    ]);
+    assert.deepEqual(
+      results.map((result) => result.status === 'rejected' && result.reason.type),
+      ['REBALANCE_IN_PROGRESS', 'REBALANCE_IN_PROGRESS'],
+    );
+    assert.equal(group.requests.length, 1);
   });
 });

@@ -110,11 +110,41 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
     assert.equal(kept.status, 'fulfilled');
     assert.equal(gone.status, 'rejected');
     assert.match(String((gone as PromiseRejectedResult).reason), /attempt timed out/);
-    assert.deepEqual(database.transactions, [
-      ['kept-0', 'abandoned-0'],
-      ['kept-0'],
-      ['abandoned-0'],
+    assert.deepEqual(
+      database.transactions,
+      [['kept-0', 'abandoned-0'], ['kept-0']],
+      'the abandoned chunk is not applied again',
+    );
+  });
+
+  it('an attempt abandoned before it is shared goes alone and fails at once', async () => {
+    const database = recordingDatabase();
+    const apply = sharingTransactions(database.apply, { maxRequests: 500 });
+    const abandoned = AbortSignal.abort(new Error('attempt timed out'));
+    const [kept, gone] = await Promise.allSettled([
+      apply(requests('kept', 1)),
+      apply(requests('abandoned', 1), abandoned),
     ]);
+    assert.equal(kept.status, 'fulfilled');
+    assert.equal(gone.status, 'rejected');
+    assert.deepEqual(database.transactions, [['abandoned-0'], ['kept-0']]);
+  });
+
+  it('a failure worth retrying reaches every chunk at once, and nothing is redone behind their backoff', async () => {
+    const transactions: number[] = [];
+    const apply = sharingTransactions(
+      async (batch) => {
+        transactions.push(batch.length);
+        throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+      },
+      { maxRequests: 500 },
+    );
+    const results = await Promise.allSettled([apply(requests('a', 2)), apply(requests('b', 1))]);
+    assert.deepEqual(
+      results.map((result) => result.status === 'rejected' && result.reason.code),
+      ['ECONNREFUSED', 'ECONNREFUSED'],
+    );
+    assert.deepEqual(transactions, [3], 'one shared attempt, not one more per chunk');
   });
 
   it("the shared transaction finds each event's trace context in its own chunk", async () => {

@@ -10,6 +10,18 @@ export interface PartitionOffset {
 /** Commits one partition's offset on behalf of the batch that applied up to it. */
 export type CommitOffset = (payload: EachBatchPayload, offset: PartitionOffset) => Promise<void>;
 
+/**
+ * The OffsetCommit errors the broker gives one partition of a request (the others may have been
+ * committed); the rest (ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, NOT_COORDINATOR, …) it gives
+ * every partition alike.
+ */
+const PARTITION_ERRORS = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'OFFSET_METADATA_TOO_LARGE',
+  'INVALID_COMMIT_OFFSET_SIZE',
+  'TOPIC_AUTHORIZATION_FAILED',
+]);
+
 interface WaitingCommit {
   payload: EachBatchPayload;
   offset: PartitionOffset;
@@ -24,9 +36,10 @@ interface WaitingCommit {
  *
  * A commit is asked for only after its chunk is applied, so sharing changes when an offset
  * moves by a turn of the event loop and never moves one further than its own chunk (SPEC
- * §4.1). If the shared request fails (a rebalance took one of its partitions, say), each
- * partition's commit is sent again on its own, so one stale partition does not hold the
- * others' offsets back; what still fails is the caller's to report.
+ * §4.1). If the shared request fails for one of its partitions (PARTITION_ERRORS), each
+ * partition's commit is sent again on its own, so one partition's trouble does not hold the
+ * others' offsets back. Any other failure is the group's (a rebalance, the coordinator away):
+ * it would fail each of them alike, so every caller hears of it at once and reports it.
  */
 export function sharingOffsetCommits(): CommitOffset {
   let waiting: WaitingCommit[] = [];
@@ -55,8 +68,10 @@ export function sharingOffsetCommits(): CommitOffset {
       () => {
         for (const commit of group) commit.settle(Promise.resolve());
       },
-      () => {
-        for (const commit of group) commit.settle(commitAlone(commit));
+      (error: { type?: unknown }) => {
+        const partitionError = PARTITION_ERRORS.has(String(error?.type));
+        for (const commit of group)
+          commit.settle(partitionError ? commitAlone(commit) : Promise.reject(error));
       },
     );
   }

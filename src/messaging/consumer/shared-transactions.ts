@@ -1,5 +1,6 @@
 import type { AppliedBatch, TraceContext } from '../../application/apply-update-batch.ts';
 import type { CustomerUpdateRequest } from '../../contracts/customer-update-requested.ts';
+import { canRetry } from '../../errors.ts';
 import type { ApplyBatch } from './update-chunk-processor.ts';
 
 /** One partition's chunk waiting to go into a shared transaction. */
@@ -21,9 +22,14 @@ interface WaitingChunk {
  *
  * What holds as before (SPEC §4): each chunk's requests keep their order (a customer lives in
  * one partition, so its events are all in one chunk); the shared transaction commits all of
- * them or none; and each chunk gets its own outcomes. If the shared transaction fails, for
- * whatever reason, each chunk is applied again on its own, so a poison event or an abandoned
- * attempt is answered to its own chunk alone and the others are not held to it.
+ * them or none; and each chunk gets its own outcomes. When the shared transaction fails:
+ * - for a chunk's content (a poison event), each chunk is applied again on its own, so only the
+ *   poisoned one hears of it and isolates its poison as before;
+ * - because one chunk's attempt was abandoned, that chunk gets its own abort and the others
+ *   are applied on their own;
+ * - for a reason worth retrying (the database is away or slow), every chunk gets the error at
+ *   once and retries on its own backoff: redoing each now would only double the load and the
+ *   wait inside the attempt's deadline.
  */
 export function sharingTransactions(
   apply: ApplyBatch,
@@ -61,15 +67,21 @@ export function sharingTransactions(
           chunk.settle(Promise.resolve({ outcomes: mine, announced }));
         }
       },
-      () => {
-        for (const chunk of group)
-          chunk.settle(apply(chunk.requests, chunk.signal, chunk.traceContextOf));
+      (error: unknown) => {
+        const abandoned = group.some((chunk) => chunk.signal?.aborted);
+        for (const chunk of group) {
+          if (chunk.signal?.aborted) chunk.settle(Promise.reject(chunk.signal.reason));
+          else if (!abandoned && canRetry(error)) chunk.settle(Promise.reject(error));
+          else chunk.settle(apply(chunk.requests, chunk.signal, chunk.traceContextOf));
+        }
       },
     );
   }
 
   return (requests, signal, traceContextOf) => {
-    if (requests.length >= options.maxRequests) return apply(requests, signal, traceContextOf);
+    // A full chunk has nothing to share; an abandoned attempt would only fail its group.
+    if (requests.length >= options.maxRequests || signal?.aborted)
+      return apply(requests, signal, traceContextOf);
     if (waitingRequests + requests.length > options.maxRequests) dispatch();
     return new Promise<AppliedBatch>((resolve, reject) => {
       if (waiting.length === 0) setImmediate(dispatch);
