@@ -7,16 +7,17 @@ type Request = { topic: string; partitions: Array<{ partition: number; offset: s
 
 /**
  * The consumer group as the batches' payloads reach it: every payload commits through the same
- * group; a request naming a partition in `revoked` fails as a whole, as the broker fails an
- * OffsetCommit of a stale member.
+ * group; a request naming a partition in `failing` fails as a whole with `errorType`. By default
+ * that is a partition-level error (the broker names one partition it cannot commit); a
+ * group-level one (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION) fails every partition alike.
  */
-function consumerGroup(revoked: number[] = [], errorType = 'UNKNOWN_TOPIC_OR_PARTITION') {
+function consumerGroup(failing: number[] = [], errorType = 'UNKNOWN_TOPIC_OR_PARTITION') {
   const requests: Request[] = [];
   const payload = {
     commitOffsetsIfNecessary: async ({ topics }: { topics: Request }) => {
       requests.push(topics);
       await new Promise((resolve) => setTimeout(resolve, 2));
-      if (topics.some(({ partitions }) => partitions.some((p) => revoked.includes(p.partition))))
+      if (topics.some(({ partitions }) => partitions.some((p) => failing.includes(p.partition))))
         throw Object.assign(new Error(`OffsetCommit failed: ${errorType}`), { type: errorType });
     },
   } as unknown as EachBatchPayload;

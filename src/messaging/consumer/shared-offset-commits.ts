@@ -44,15 +44,8 @@ interface WaitingCommit {
 export function sharingOffsetCommits(): CommitOffset {
   let waiting: WaitingCommit[] = [];
 
-  function commitAlone({ payload, offset }: WaitingCommit): Promise<void> {
-    return payload.commitOffsetsIfNecessary({
-      topics: [
-        {
-          topic: offset.topic,
-          partitions: [{ partition: offset.partition, offset: offset.offset }],
-        },
-      ],
-    });
+  function commitAlone(commit: WaitingCommit): Promise<void> {
+    return commit.payload.commitOffsetsIfNecessary({ topics: topicsOf([commit]) });
   }
 
   function dispatch() {
