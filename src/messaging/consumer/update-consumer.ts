@@ -13,6 +13,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { countRetry, type Metrics } from '../../observability/metrics.ts';
 import type { ChunkTrace, Tracing } from '../../observability/tracing.ts';
 import type { DeadLetterPublisher } from '../dead-letters/dead-letter-publisher.ts';
+import { committingInBackground } from './background-offset-commits.ts';
 import type { UpdateRequestDecoder } from './decode-update-request.ts';
 import { sharingOffsetCommits } from './shared-offset-commits.ts';
 import { sharingTransactions } from './shared-transactions.ts';
@@ -217,8 +218,11 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     }
   }
 
-  /** the chunks that finish together commit together, in one request */
-  const commitOffset = sharingOffsetCommits();
+  /**
+   * The chunks that finish together commit together, in one request, while the consumer goes
+   * on to the next chunk and the next fetch; a partition's commits stay in order.
+   */
+  const commits = committingInBackground(sharingOffsetCommits());
 
   /** failed reads of an unreadable record batch per partition, for its backoff */
   const unreadableAttempts = new Map<string, number>();
@@ -278,20 +282,19 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       const last = messages[messages.length - 1] as KafkaMessage;
       const nextOffset = (BigInt(last.offset) + 1n).toString();
       payload.resolveOffset(last.offset);
-      try {
-        await commitOffset(payload, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: nextOffset,
-        });
-        progress?.committed(batch.topic, batch.partition);
-      } catch (error) {
-        // Applied and recorded: whoever reads this partition next finds these as duplicates.
-        log.warn(
-          { failure: error, offset: nextOffset },
-          'offset commit failed; will be retried by the next commit',
+      const committed = commits
+        .commit(payload, { topic: batch.topic, partition: batch.partition, offset: nextOffset })
+        .then(
+          () => progress?.committed(batch.topic, batch.partition),
+          (error) =>
+            // Applied and recorded: whoever reads this partition next finds these as duplicates.
+            log.warn(
+              { failure: error, offset: nextOffset },
+              'offset commit failed; will be retried by the next commit',
+            ),
         );
-      }
+      // Stopping: the group is left once this batch returns, so its last commit goes first.
+      if (stopping.signal.aborted) await committed;
       recordChunkMetrics(messages, outcomes, startedAt);
       if (outcomes.includes('applied')) options.onAnnounced?.();
       await heartbeatQuietly(payload);
@@ -334,6 +337,9 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       progress?.stopping();
       stopping.abort();
       for (const timer of unreadableResumes) clearTimeout(timer);
+      // Commits asked for before the abort; those asked for after it are waited for by their
+      // batch, which consumer.stop() waits for before it leaves the group.
+      await commits.settled();
       await consumer.stop();
       await consumer.disconnect();
       member = false;

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { EachBatchPayload } from 'kafkajs';
+import { committingInBackground } from '../../src/messaging/consumer/background-offset-commits.ts';
+import type { PartitionOffset } from '../../src/messaging/consumer/shared-offset-commits.ts';
+
+const payload = {} as EachBatchPayload;
+
+/** A broker whose answers the test releases one by one, in any order it likes. */
+function heldBroker() {
+  const sent: Array<{ offset: PartitionOffset; answer: (error?: Error) => void }> = [];
+  const commitOffset = (_payload: EachBatchPayload, offset: PartitionOffset) =>
+    new Promise<void>((resolve, reject) => {
+      sent.push({ offset, answer: (error) => (error ? reject(error) : resolve()) });
+    });
+  return { sent, commitOffset };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const at = (partition: number, offset: string) => ({ topic: 'requests', partition, offset });
+
+describe('offset commits in the background (background-offset-commits.ts)', () => {
+  it('returns before the broker answers, so the caller can go on to its next chunk', async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    let answered = false;
+    const committed = commits.commit(payload, at(0, '10')).then(() => {
+      answered = true;
+    });
+    await turn();
+    assert.equal(broker.sent.length, 1);
+    assert.equal(answered, false);
+    broker.sent[0]?.answer();
+    await committed;
+    assert.equal(answered, true);
+  });
+
+  it("sends a partition's next commit only once the one before it has settled, so its offset never moves back", async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    const first = commits.commit(payload, at(0, '10'));
+    const second = commits.commit(payload, at(0, '20'));
+    await turn();
+    assert.deepEqual(
+      broker.sent.map(({ offset }) => offset.offset),
+      ['10'],
+    );
+    broker.sent[0]?.answer();
+    await first;
+    await turn();
+    assert.deepEqual(
+      broker.sent.map(({ offset }) => offset.offset),
+      ['10', '20'],
+    );
+    broker.sent[1]?.answer();
+    await second;
+  });
+
+  it("a failed commit reaches its caller and does not hold the partition's next commit back", async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    const first = commits.commit(payload, at(0, '10'));
+    const second = commits.commit(payload, at(0, '20'));
+    await turn();
+    broker.sent[0]?.answer(new Error('REBALANCE_IN_PROGRESS'));
+    await assert.rejects(first, /REBALANCE_IN_PROGRESS/);
+    await turn();
+    assert.equal(broker.sent[1]?.offset.offset, '20');
+    broker.sent[1]?.answer();
+    await second;
+  });
+
+  it('different partitions do not wait for each other', async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    void commits.commit(payload, at(0, '10'));
+    void commits.commit(payload, at(1, '5'));
+    await turn();
+    assert.deepEqual(
+      broker.sent.map(({ offset }) => offset.partition),
+      [0, 1],
+    );
+    for (const { answer } of broker.sent) answer();
+  });
+
+  it('settled() waits for every commit asked for, including ones queued behind another', async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    void commits.commit(payload, at(0, '10'));
+    commits.commit(payload, at(0, '20')).catch(() => {});
+    let settled = false;
+    const waiting = commits.settled().then(() => {
+      settled = true;
+    });
+    await turn();
+    broker.sent[0]?.answer();
+    await turn();
+    await turn();
+    assert.equal(settled, false, 'the second commit is still in flight');
+    broker.sent[1]?.answer(new Error('NOT_COORDINATOR'));
+    await waiting;
+    assert.equal(settled, true);
+  });
+
+  it('settled() is immediate when nothing is in flight', async () => {
+    const commits = committingInBackground(heldBroker().commitOffset);
+    await commits.settled();
+  });
+});
