@@ -18,7 +18,7 @@ import { measureNaiveConsumer } from './naive-consumer.ts';
 import { measurePacedLatency } from './paced-latency.ts';
 import { measureRelayThroughput, type RelayRun } from './relay-throughput.ts';
 import { type BenchResults, TARGETS, targetsMet } from './results.ts';
-import { imageNodeOptions, ServiceChild } from './service-child.ts';
+import { imageRuntimeEnvironment, ServiceChild } from './service-child.ts';
 import { waitForTopicCount } from './topic-count.ts';
 import {
   generateWorkload,
@@ -356,7 +356,7 @@ export async function runBenchmark(
         naiveStatements: options.naivePrepared ? 'prepared' : 'unprepared (drizzle default)',
         partitionsConsumedConcurrently: serviceDefaults.partitionsConsumedConcurrently,
         databasePoolMax: serviceDefaults.poolMax,
-        NODE_OPTIONS: imageNodeOptions(),
+        ...imageRuntimeEnvironment(),
         ...options.serviceEnv,
       },
       targets: TARGETS,

@@ -6,12 +6,23 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const DOCKERFILE = fileURLToPath(new URL('../Dockerfile', import.meta.url));
 
+/** The image's variables that tune the runtime: V8's heap (NODE_OPTIONS), glibc's malloc. */
+const RUNTIME_TUNING = /^(?:NODE_OPTIONS|MALLOC_[A-Z_]+)$/;
+
 /**
- * The NODE_OPTIONS of the container image (its heap settings), so that the service is measured
- * as it is deployed rather than as V8 sizes itself on whatever host runs the benchmark.
+ * The runtime settings of the container image (`ENV NAME=value` or `ENV NAME="value"`, one per
+ * line), so that the service is measured as it is deployed rather than as V8 and malloc size
+ * themselves on whatever host runs the benchmark.
  */
-export function imageNodeOptions(dockerfile: string = readFileSync(DOCKERFILE, 'utf8')): string {
-  return /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+export function imageRuntimeEnvironment(
+  dockerfile: string = readFileSync(DOCKERFILE, 'utf8'),
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [, name, quoted, bare] of dockerfile.matchAll(
+    /^ENV ([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|(\S*))[ \t]*$/gm,
+  ))
+    if (name !== undefined && RUNTIME_TUNING.test(name)) environment[name] = quoted ?? bare ?? '';
+  return environment;
 }
 
 export interface MemorySample {
@@ -50,7 +61,7 @@ export class ServiceChild {
       ? ['--cpu-prof', `--cpu-prof-dir=${this.options.cpuProfileDir}`]
       : [];
     const child = spawn(process.execPath, [...nodeFlags, this.options.bin ?? BIN, 'run'], {
-      env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: imageNodeOptions(), ...this.env },
+      env: { PATH: process.env.PATH ?? '', ...imageRuntimeEnvironment(), ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { renderChart } from '../../bench/chart.ts';
 import { latencyBySecond, percentile, summariseLatencies } from '../../bench/latency-statistics.ts';
 import { type BenchResults, formatResultsTable, TARGETS, targetsMet } from '../../bench/results.ts';
-import { imageNodeOptions } from '../../bench/service-child.ts';
+import { imageRuntimeEnvironment } from '../../bench/service-child.ts';
 import { generateWorkload, takeWorkload } from '../../bench/workload.ts';
 
 describe('benchmark latency statistics', () => {
@@ -75,15 +75,23 @@ describe('benchmark workload', () => {
 });
 
 describe('benchmark service settings', () => {
-  it('runs the service with the heap settings of its container image', () => {
-    assert.equal(
-      imageNodeOptions(
-        'FROM node\nENV NODE_ENV=production\nENV NODE_OPTIONS="--max-old-space-size=512"\n',
+  it('runs the service with the runtime settings of its container image', () => {
+    assert.deepEqual(
+      imageRuntimeEnvironment(
+        [
+          'FROM node',
+          'ENV NODE_ENV=production',
+          'ENV NODE_OPTIONS="--max-old-space-size=512 --max-semi-space-size=8"',
+          'ENV MALLOC_ARENA_MAX=2',
+          'ENV PATH=/app/bin:$PATH',
+        ].join('\n'),
       ),
-      '--max-old-space-size=512',
+      { NODE_OPTIONS: '--max-old-space-size=512 --max-semi-space-size=8', MALLOC_ARENA_MAX: '2' },
     );
-    assert.equal(imageNodeOptions('FROM node\n'), '');
-    assert.match(imageNodeOptions(), /--max-old-space-size=\d+/);
+    assert.deepEqual(imageRuntimeEnvironment('FROM node\n'), {});
+    const image = imageRuntimeEnvironment();
+    assert.match(image.NODE_OPTIONS ?? '', /--max-old-space-size=\d+/);
+    assert.match(image.MALLOC_ARENA_MAX ?? '', /^\d+$/);
   });
 });
 
