@@ -13,7 +13,9 @@ function heldBroker() {
     new Promise<void>((resolve, reject) => {
       sent.push({ offset, answer: (error) => (error ? reject(error) : resolve()) });
     });
-  return { sent, commitOffset };
+  /** the commits the broker has received so far, as `partition@offset` */
+  const received = () => sent.map(({ offset }) => `${offset.partition}@${offset.offset}`);
+  return { sent, commitOffset, received };
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -35,40 +37,22 @@ describe('offset commits in the background (background-offset-commits.ts)', () =
     assert.equal(answered, true);
   });
 
-  it("sends a partition's next commit only once the one before it has settled, so its offset never moves back", async () => {
-    const broker = heldBroker();
-    const commits = committingInBackground(broker.commitOffset);
-    const first = commits.commit(payload, at(0, '10'));
-    const second = commits.commit(payload, at(0, '20'));
-    await turn();
-    assert.deepEqual(
-      broker.sent.map(({ offset }) => offset.offset),
-      ['10'],
-    );
-    broker.sent[0]?.answer();
-    await first;
-    await turn();
-    assert.deepEqual(
-      broker.sent.map(({ offset }) => offset.offset),
-      ['10', '20'],
-    );
-    broker.sent[1]?.answer();
-    await second;
-  });
-
-  it("a failed commit reaches its caller and does not hold the partition's next commit back", async () => {
-    const broker = heldBroker();
-    const commits = committingInBackground(broker.commitOffset);
-    const first = commits.commit(payload, at(0, '10'));
-    const second = commits.commit(payload, at(0, '20'));
-    await turn();
-    broker.sent[0]?.answer(new Error('REBALANCE_IN_PROGRESS'));
-    await assert.rejects(first, /REBALANCE_IN_PROGRESS/);
-    await turn();
-    assert.equal(broker.sent[1]?.offset.offset, '20');
-    broker.sent[1]?.answer();
-    await second;
-  });
+  for (const firstFails of [false, true])
+    it(`sends a partition's next commit only once the one before it has ${firstFails ? 'failed (reaching its caller)' : 'succeeded'}, so its offset never moves back`, async () => {
+      const broker = heldBroker();
+      const commits = committingInBackground(broker.commitOffset);
+      const first = commits.commit(payload, at(0, '10'));
+      const second = commits.commit(payload, at(0, '20'));
+      await turn();
+      assert.deepEqual(broker.received(), ['0@10']);
+      broker.sent[0]?.answer(firstFails ? new Error('REBALANCE_IN_PROGRESS') : undefined);
+      if (firstFails) await assert.rejects(first, /REBALANCE_IN_PROGRESS/);
+      else await first;
+      await turn();
+      assert.deepEqual(broker.received(), ['0@10', '0@20']);
+      broker.sent[1]?.answer();
+      await second;
+    });
 
   it('different partitions do not wait for each other', async () => {
     const broker = heldBroker();
@@ -76,10 +60,7 @@ describe('offset commits in the background (background-offset-commits.ts)', () =
     void commits.commit(payload, at(0, '10'));
     void commits.commit(payload, at(1, '5'));
     await turn();
-    assert.deepEqual(
-      broker.sent.map(({ offset }) => offset.partition),
-      [0, 1],
-    );
+    assert.deepEqual(broker.received(), ['0@10', '1@5']);
     for (const { answer } of broker.sent) answer();
   });
 
