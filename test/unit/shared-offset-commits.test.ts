@@ -24,6 +24,15 @@ function consumerGroup(failing: number[] = [], errorType = 'UNKNOWN_TOPIC_OR_PAR
   return { requests, payload };
 }
 
+/** A request as one line, `topic partition@offset …; topic …`, in the order it names them. */
+function described(request: Request): string {
+  return request
+    .map(({ topic, partitions }) =>
+      [topic, ...partitions.map(({ partition, offset }) => `${partition}@${offset}`)].join(' '),
+    )
+    .join('; ');
+}
+
 /** Asks for these commits in one turn; returns the requests the broker received. */
 async function commitTogether(offsets: Array<[topic: string, partition: number, offset: string]>) {
   const group = consumerGroup();
@@ -37,54 +46,38 @@ async function commitTogether(offsets: Array<[topic: string, partition: number, 
 }
 
 describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
-  it('commits asked for in the same turn go to the broker as one request with every partition', async () => {
-    const requests = await commitTogether([
-      ['requests', 0, '11'],
-      ['requests', 3, '40'],
-      ['other', 1, '7'],
-    ]);
-    assert.deepEqual(requests, [
+  const together: Array<[name: string, offsets: Array<[string, number, string]>, sent: string[]]> =
+    [
       [
-        {
-          topic: 'requests',
-          partitions: [
-            { partition: 0, offset: '11' },
-            { partition: 3, offset: '40' },
-          ],
-        },
-        { topic: 'other', partitions: [{ partition: 1, offset: '7' }] },
+        'commits asked for in the same turn go to the broker as one request with every partition',
+        [
+          ['requests', 0, '11'],
+          ['requests', 3, '40'],
+          ['other', 1, '7'],
+        ],
+        ['requests 0@11 3@40; other 1@7'],
       ],
-    ]);
-  });
+      [
+        'never moves a partition back: of two offsets for one partition, the furthest is sent',
+        [
+          ['requests', 1, '100'],
+          ['requests', 1, '20'],
+          ['requests', 2, '3'],
+        ],
+        ['requests 1@100 2@3'],
+      ],
+    ];
+  for (const [name, offsets, sent] of together)
+    it(name, async () => {
+      assert.deepEqual((await commitTogether(offsets)).map(described), sent);
+    });
 
   it('a commit asked for alone is sent alone; one asked for later is a request of its own', async () => {
     const group = consumerGroup();
     const commit = sharingOffsetCommits();
     await commit(group.payload, { topic: 'requests', partition: 2, offset: '5' });
     await commit(group.payload, { topic: 'requests', partition: 2, offset: '9' });
-    assert.deepEqual(group.requests, [
-      [{ topic: 'requests', partitions: [{ partition: 2, offset: '5' }] }],
-      [{ topic: 'requests', partitions: [{ partition: 2, offset: '9' }] }],
-    ]);
-  });
-
-  it('never moves a partition back: of two offsets for one partition, the furthest is sent', async () => {
-    const requests = await commitTogether([
-      ['requests', 1, '100'],
-      ['requests', 1, '20'],
-      ['requests', 2, '3'],
-    ]);
-    assert.deepEqual(requests, [
-      [
-        {
-          topic: 'requests',
-          partitions: [
-            { partition: 1, offset: '100' },
-            { partition: 2, offset: '3' },
-          ],
-        },
-      ],
-    ]);
+    assert.deepEqual(group.requests.map(described), ['requests 2@5', 'requests 2@9']);
   });
 
   it("when the shared request fails for a partition, each is committed alone: only that one's commit fails", async () => {
@@ -97,9 +90,10 @@ describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
     assert.equal(kept.status, 'fulfilled');
     assert.equal(stale.status, 'rejected');
     assert.equal((stale as PromiseRejectedResult).reason.type, 'UNKNOWN_TOPIC_OR_PARTITION');
-    assert.deepEqual(group.requests.slice(1), [
-      [{ topic: 'requests', partitions: [{ partition: 0, offset: '12' }] }],
-      [{ topic: 'requests', partitions: [{ partition: 4, offset: '30' }] }],
+    assert.deepEqual(group.requests.map(described), [
+      'requests 0@12 4@30',
+      'requests 0@12',
+      'requests 4@30',
     ]);
   });
 
