@@ -12,10 +12,22 @@ export interface ConsumerProgress {
   stopping(): void;
   /** a fetch from the broker completed (with or without messages) */
   polled(): void;
-  /** a chunk of a partition is being applied; `oldestTimestampMs` is its first message's */
-  chunkStarted(topic: string, partition: number, oldestTimestampMs: number): void;
-  /** the offset after a chunk was committed */
-  committed(topic: string, partition: number): void;
+  /**
+   * a chunk of a partition is being applied: `oldestTimestampMs` is its first message's, and
+   * `endOffset` the offset its commit will move the partition to (its last message's + 1)
+   */
+  chunkStarted(
+    topic: string,
+    partition: number,
+    oldestTimestampMs: number,
+    endOffset: bigint,
+  ): void;
+  /**
+   * the partition's offset was committed up to `offset`: every chunk that ends there or before
+   * is no longer pending. Commits land after the next chunk has started (update-consumer.ts
+   * commits in the background), so this is by offset, not "the chunk in flight".
+   */
+  committed(topic: string, partition: number, offset: bigint): void;
   /**
    * the partition is paused on a record batch this process cannot read, reported and fetched
    * again with backoff (update-consumer.ts): held back on purpose, not stuck
@@ -63,6 +75,9 @@ export interface ProgressSnapshot {
 
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+const oldestOf = (chunks: ReadonlyArray<{ oldestTimestampMs: number }>) =>
+  Math.min(...chunks.map((chunk) => chunk.oldestTimestampMs));
+
 export function createConsumerProgress(now: () => number = Date.now): ConsumerProgress {
   const startedAt = now();
   let running = true;
@@ -70,6 +85,8 @@ export function createConsumerProgress(now: () => number = Date.now): ConsumerPr
   let memberSince = startedAt;
   let lastPollAt = startedAt;
   let partitions = new Map<string, PartitionProgress>();
+  /** per partition, the chunks started and not committed yet */
+  const pendingChunks = new Map<string, Array<{ endOffset: bigint; oldestTimestampMs: number }>>();
 
   const setMember = (value: boolean) => {
     if (member === value) return;
@@ -89,6 +106,7 @@ export function createConsumerProgress(now: () => number = Date.now): ConsumerPr
         }
       }
       partitions = next;
+      for (const key of pendingChunks.keys()) if (!next.has(key)) pendingChunks.delete(key);
       setMember(true);
       // Joining is the consumer loop at work: the first fetch comes right after it.
       lastPollAt = at;
@@ -102,16 +120,30 @@ export function createConsumerProgress(now: () => number = Date.now): ConsumerPr
     polled() {
       lastPollAt = now();
     },
-    chunkStarted(topic, partition, oldestTimestampMs) {
-      const progress = partitions.get(keyOf(topic, partition));
-      if (progress && progress.oldestPendingTimestamp === undefined)
-        progress.oldestPendingTimestamp = oldestTimestampMs;
+    chunkStarted(topic, partition, oldestTimestampMs, endOffset) {
+      const key = keyOf(topic, partition);
+      const progress = partitions.get(key);
+      if (!progress) return;
+      const pending = pendingChunks.get(key) ?? [];
+      // A chunk read again (after a rebalance or an abandoned attempt) is pending once.
+      if (!pending.some((chunk) => chunk.endOffset === endOffset))
+        pending.push({ endOffset, oldestTimestampMs });
+      pendingChunks.set(key, pending);
+      progress.oldestPendingTimestamp = oldestOf(pending);
     },
-    committed(topic, partition) {
-      const progress = partitions.get(keyOf(topic, partition));
+    committed(topic, partition, offset) {
+      const key = keyOf(topic, partition);
+      const progress = partitions.get(key);
       if (!progress) return;
       progress.lastCommitAt = now();
-      delete progress.oldestPendingTimestamp;
+      const pending = (pendingChunks.get(key) ?? []).filter((chunk) => chunk.endOffset > offset);
+      if (pending.length > 0) {
+        pendingChunks.set(key, pending);
+        progress.oldestPendingTimestamp = oldestOf(pending);
+      } else {
+        pendingChunks.delete(key);
+        delete progress.oldestPendingTimestamp;
+      }
     },
     heldBack(topic, partition) {
       const progress = partitions.get(keyOf(topic, partition));

@@ -68,8 +68,8 @@ describe('liveness: when /healthz says a replica is stuck (SPEC §8)', () => {
     for (let round = 0; round < 10; round++) {
       keepPolling(consumer, 30_000);
       consumer.progress.lagSampled([{ topic: TOPIC, partition: 0, lag: 5 }]);
-      consumer.progress.chunkStarted(TOPIC, 0, Date.now());
-      consumer.progress.committed(TOPIC, 0);
+      consumer.progress.chunkStarted(TOPIC, 0, Date.now(), BigInt(round + 1) * 10n);
+      consumer.progress.committed(TOPIC, 0, BigInt(round + 1) * 10n);
       consumer.progress.lagSampled([{ topic: TOPIC, partition: 0, lag: 0 }]);
     }
     assert.deepEqual(consumer.verdict(), { live: true, problems: [] });
@@ -198,15 +198,34 @@ describe('liveness: when /healthz says a replica is stuck (SPEC §8)', () => {
 });
 
 describe('consumer progress: what the lag-in-seconds metric reads', () => {
+  const pendingOf = (consumer: ReturnType<typeof aWorkingConsumer>) =>
+    consumer.progress.snapshot().partitions.find(({ partition }) => partition === 0)
+      ?.oldestPendingTimestamp;
+
   it('keeps the oldest message of the chunk being applied until its commit', () => {
     const consumer = aWorkingConsumer();
-    consumer.progress.chunkStarted(TOPIC, 0, 1_000);
-    consumer.progress.chunkStarted(TOPIC, 0, 2_000);
-    const pending = () =>
-      consumer.progress.snapshot().partitions.find(({ partition }) => partition === 0)
-        ?.oldestPendingTimestamp;
-    assert.equal(pending(), 1_000, 'a retried chunk keeps its first start');
-    consumer.progress.committed(TOPIC, 0);
-    assert.equal(pending(), undefined);
+    consumer.progress.chunkStarted(TOPIC, 0, 1_000, 50n);
+    consumer.progress.chunkStarted(TOPIC, 0, 2_000, 50n);
+    assert.equal(pendingOf(consumer), 1_000, 'a chunk read again keeps its first start');
+    consumer.progress.committed(TOPIC, 0, 50n);
+    assert.equal(pendingOf(consumer), undefined);
+  });
+
+  it("a commit that lands after the next chunk started leaves that chunk's oldest message pending", () => {
+    const consumer = aWorkingConsumer();
+    consumer.progress.chunkStarted(TOPIC, 0, 1_000, 50n);
+    consumer.progress.chunkStarted(TOPIC, 0, 3_000, 90n); // chunk 1's commit still on its way
+    consumer.progress.committed(TOPIC, 0, 50n);
+    assert.equal(pendingOf(consumer), 3_000);
+    consumer.progress.committed(TOPIC, 0, 90n);
+    assert.equal(pendingOf(consumer), undefined);
+  });
+
+  it('a later commit also clears a chunk whose own commit failed', () => {
+    const consumer = aWorkingConsumer();
+    consumer.progress.chunkStarted(TOPIC, 0, 1_000, 50n);
+    consumer.progress.chunkStarted(TOPIC, 0, 3_000, 90n);
+    consumer.progress.committed(TOPIC, 0, 90n); // the commit up to 50 failed: 90 covers it
+    assert.equal(pendingOf(consumer), undefined);
   });
 });

@@ -269,8 +269,15 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     for (let start = 0; start < readable.length; start += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;
       const messages = readable.slice(start, start + chunkSize);
+      const last = messages[messages.length - 1] as KafkaMessage;
+      const endOffset = BigInt(last.offset) + 1n;
       const startedAt = performance.now();
-      progress?.chunkStarted(batch.topic, batch.partition, Number(messages[0]?.timestamp));
+      progress?.chunkStarted(
+        batch.topic,
+        batch.partition,
+        Number(messages[0]?.timestamp),
+        endOffset,
+      );
       const trace = options.tracing?.startChunk({
         topic: batch.topic,
         partition: batch.partition,
@@ -279,13 +286,12 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       const outcomes = await processChunkUntilDone(payload, messages, log, trace);
       trace?.end();
       if (outcomes === undefined) return; // stopping or rebalanced: the offset stays where it is
-      const last = messages[messages.length - 1] as KafkaMessage;
-      const nextOffset = (BigInt(last.offset) + 1n).toString();
+      const nextOffset = endOffset.toString();
       payload.resolveOffset(last.offset);
       const committed = commits
         .commit(payload, { topic: batch.topic, partition: batch.partition, offset: nextOffset })
         .then(
-          () => progress?.committed(batch.topic, batch.partition),
+          () => progress?.committed(batch.topic, batch.partition, endOffset),
           (error) =>
             // Applied and recorded: whoever reads this partition next finds these as duplicates.
             log.warn(
