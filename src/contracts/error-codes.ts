@@ -107,6 +107,8 @@ export const SERVICE_FAILURE_CODES = {
   kafkaUnreadableRecordBatch: 'kafka.unreadable_record_batch',
   /** the broker refused the TLS handshake (KAFKA_SSL_* settings) */
   kafkaTlsRefused: 'kafka.tls_refused',
+  /** an offset commit not sent: the group rebalanced after its chunk was applied; read again as duplicates */
+  kafkaCommitStale: 'kafka.commit_stale',
   /** start-up waited STARTUP_TIMEOUT_MS for a dependency that did not answer: exit 69 */
   startUpDependencyUnavailable: 'start_up.dependency_unavailable',
   /** a dependency answered in a way no waiting can fix (credentials, TLS, schema): exit 78 */

@@ -75,8 +75,20 @@ export interface ProgressSnapshot {
 
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+interface PendingChunk {
+  endOffset: bigint;
+  oldestTimestampMs: number;
+}
+
 const oldestOf = (chunks: ReadonlyArray<{ oldestTimestampMs: number }>) =>
-  Math.min(...chunks.map((chunk) => chunk.oldestTimestampMs));
+  chunks.reduce((oldest, chunk) => Math.min(oldest, chunk.oldestTimestampMs), Infinity);
+
+/**
+ * Pending chunks kept per partition. Only commits that keep failing let more pile up; beyond
+ * this the two oldest are kept as one, ending where the later ends and as old as the older:
+ * the age reported stays the oldest's until a commit covers both.
+ */
+const MAX_PENDING_CHUNKS = 64;
 
 export function createConsumerProgress(now: () => number = Date.now): ConsumerProgress {
   const startedAt = now();
@@ -86,7 +98,7 @@ export function createConsumerProgress(now: () => number = Date.now): ConsumerPr
   let lastPollAt = startedAt;
   let partitions = new Map<string, PartitionProgress>();
   /** per partition, the chunks started and not committed yet */
-  const pendingChunks = new Map<string, Array<{ endOffset: bigint; oldestTimestampMs: number }>>();
+  const pendingChunks = new Map<string, PendingChunk[]>();
 
   const setMember = (value: boolean) => {
     if (member === value) return;
@@ -126,8 +138,18 @@ export function createConsumerProgress(now: () => number = Date.now): ConsumerPr
       if (!progress) return;
       const pending = pendingChunks.get(key) ?? [];
       // A chunk read again (after a rebalance or an abandoned attempt) is pending once.
-      if (!pending.some((chunk) => chunk.endOffset === endOffset))
+      if (!pending.some((chunk) => chunk.endOffset === endOffset)) {
         pending.push({ endOffset, oldestTimestampMs });
+        // In offset order: a partition read again after a rebalance may start further back.
+        pending.sort((a, b) => Number(a.endOffset - b.endOffset));
+      }
+      if (pending.length > MAX_PENDING_CHUNKS) {
+        const [first, second] = pending.splice(0, 2) as [PendingChunk, PendingChunk];
+        pending.unshift({
+          endOffset: second.endOffset,
+          oldestTimestampMs: Math.min(first.oldestTimestampMs, second.oldestTimestampMs),
+        });
+      }
       pendingChunks.set(key, pending);
       progress.oldestPendingTimestamp = oldestOf(pending);
     },

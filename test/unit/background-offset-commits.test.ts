@@ -54,6 +54,36 @@ describe('offset commits in the background (background-offset-commits.ts)', () =
       await second;
     });
 
+  it('of the commits asked for while one is on its way, only the latest is sent, and it answers them all', async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    const first = commits.commit(payload, at(0, '10'));
+    const waiting = [commits.commit(payload, at(0, '20')), commits.commit(payload, at(0, '30'))];
+    await turn();
+    broker.sent[0]?.answer();
+    await first;
+    await turn();
+    assert.deepEqual(broker.received(), ['0@10', '0@30']);
+    broker.sent[1]?.answer(new Error('NOT_COORDINATOR'));
+    for (const outcome of await Promise.allSettled(waiting))
+      assert.equal(outcome.status === 'rejected' && outcome.reason.message, 'NOT_COORDINATOR');
+  });
+
+  it('a commit of a later group generation does not stand for one waiting from an earlier one: that one is stale', async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    void commits.commit(payload, { ...at(0, '10'), generation: 1 });
+    const waiting = commits.commit(payload, { ...at(0, '90'), generation: 1 });
+    const reread = commits.commit(payload, { ...at(0, '40'), generation: 2 });
+    await assert.rejects(waiting, { code: 'kafka.commit_stale' });
+    broker.sent[0]?.answer();
+    await turn();
+    await turn();
+    assert.deepEqual(broker.received(), ['0@10', '0@40']);
+    broker.sent[1]?.answer();
+    await reread;
+  });
+
   it('different partitions do not wait for each other', async () => {
     const broker = heldBroker();
     const commits = committingInBackground(broker.commitOffset);

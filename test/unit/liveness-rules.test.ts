@@ -221,6 +221,17 @@ describe('consumer progress: what the lag-in-seconds metric reads', () => {
     assert.equal(pendingOf(consumer), undefined);
   });
 
+  it("while commits keep failing (past the chunks it keeps apart), the age stays the oldest chunk's, and a commit clears what it covers", () => {
+    const consumer = aWorkingConsumer();
+    for (let chunk = 1; chunk <= 1_000; chunk++)
+      consumer.progress.chunkStarted(TOPIC, 0, 1_000 + chunk, BigInt(chunk) * 10n);
+    assert.equal(pendingOf(consumer), 1_001);
+    consumer.progress.committed(TOPIC, 0, 9_990n);
+    assert.equal(pendingOf(consumer), 2_000, 'the last chunk is still pending');
+    consumer.progress.committed(TOPIC, 0, 10_000n);
+    assert.equal(pendingOf(consumer), undefined);
+  });
+
   it('a later commit also clears a chunk whose own commit failed', () => {
     const consumer = aWorkingConsumer();
     consumer.progress.chunkStarted(TOPIC, 0, 1_000, 50n);

@@ -97,6 +97,34 @@ describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
     ]);
   });
 
+  it('a commit of a group generation that has gone is not sent: it fails as stale, the others go', async () => {
+    const group = consumerGroup();
+    const commit = sharingOffsetCommits({ currentGeneration: () => 3 });
+    const results = Promise.allSettled([
+      commit(group.payload, { topic: 'requests', partition: 0, offset: '12', generation: 3 }),
+      commit(group.payload, { topic: 'requests', partition: 4, offset: '30', generation: 2 }),
+    ]);
+    const [current, stale] = await results;
+    assert.equal(current?.status, 'fulfilled');
+    assert.equal(stale?.status === 'rejected' && stale.reason.code, 'kafka.commit_stale');
+    assert.deepEqual(group.requests.map(described), ['requests 0@12']);
+  });
+
+  it('the generation is read when the request is built, not when the commit is asked for', async () => {
+    const group = consumerGroup();
+    let generation = 1;
+    const commit = sharingOffsetCommits({ currentGeneration: () => generation });
+    const asked = commit(group.payload, {
+      topic: 'requests',
+      partition: 0,
+      offset: '12',
+      generation: 1,
+    });
+    generation = 2; // the group rebalanced within the turn
+    await assert.rejects(asked, { code: 'kafka.commit_stale' });
+    assert.deepEqual(group.requests, []);
+  });
+
   it("a failure of the group's (a rebalance) reaches every commit at once, without sending each again", async () => {
     const group = consumerGroup([0], 'REBALANCE_IN_PROGRESS');
     const commit = sharingOffsetCommits();

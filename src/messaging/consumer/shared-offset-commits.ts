@@ -1,10 +1,18 @@
 import type { EachBatchPayload } from 'kafkajs';
+import { SERVICE_FAILURE_CODES } from '../../contracts/error-codes.ts';
+import { CustomerSyncError } from '../../errors.ts';
 
 /** The offset to commit for one partition: the next one to read. */
 export interface PartitionOffset {
   topic: string;
   partition: number;
   offset: string;
+  /**
+   * The consumer's group generation when the chunk was applied (update-consumer.ts counts
+   * rebalances). kafkajs sends a commit with the generation current when it is sent, so one
+   * sent after a rebalance would be taken by the broker as the new member's: it is not sent.
+   */
+  generation?: number;
 }
 
 /** Commits one partition's offset on behalf of the batch that applied up to it. */
@@ -41,7 +49,9 @@ interface WaitingCommit {
  * others' offsets back. Any other failure is the group's (a rebalance, the coordinator away):
  * it would fail each of them alike, so every caller hears of it at once and reports it.
  */
-export function sharingOffsetCommits(): CommitOffset {
+export function sharingOffsetCommits(
+  options: { currentGeneration?: () => number } = {},
+): CommitOffset {
   let waiting: WaitingCommit[] = [];
 
   function commitAlone(commit: WaitingCommit): Promise<void> {
@@ -49,8 +59,16 @@ export function sharingOffsetCommits(): CommitOffset {
   }
 
   function dispatch() {
-    const group = waiting;
+    // Checked here, as the request is built: kafkajs takes the generation at this moment.
+    const generation = options.currentGeneration?.();
+    const group: WaitingCommit[] = [];
+    for (const commit of waiting) {
+      const asked = commit.offset.generation;
+      if (asked === undefined || asked === generation) group.push(commit);
+      else commit.settle(Promise.reject(staleCommit(commit.offset)));
+    }
     waiting = [];
+    if (group.length === 0) return;
     if (group.length === 1) {
       const [only] = group as [WaitingCommit];
       only.settle(commitAlone(only));
@@ -74,6 +92,15 @@ export function sharingOffsetCommits(): CommitOffset {
       if (waiting.length === 0) setImmediate(dispatch);
       waiting.push({ payload, offset, settle: (result) => result.then(resolve, reject) });
     });
+}
+
+/** What a commit hears when it was not sent because its group generation has gone. */
+export function staleCommit(offset: PartitionOffset): CustomerSyncError {
+  return new CustomerSyncError(
+    SERVICE_FAILURE_CODES.kafkaCommitStale,
+    `offset ${offset.offset} of ${offset.topic}[${offset.partition}] not committed: the group rebalanced after its chunk was applied`,
+    { canRetry: false },
+  );
 }
 
 /** One entry per partition; should a partition ask twice in one turn, the furthest offset wins. */

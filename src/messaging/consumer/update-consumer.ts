@@ -103,9 +103,20 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   });
   const stopping = new AbortController();
   let member = false;
+  /**
+   * Counts the group's rebalances as this consumer sees them: a chunk's commit carries the
+   * count of when it was applied, and is not sent once it has changed (shared-offset-commits.ts).
+   * Counted when a rebalance begins and when the join ends, since kafkajs installs the new
+   * generation between the two.
+   */
+  let generation = 0;
+  consumer.on(consumer.events.REBALANCING, () => {
+    generation++;
+  });
 
   const progress = options.progress;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    generation++;
     member = true;
     progress?.joined(event.payload.memberAssignment);
     options.logger.info(
@@ -222,7 +233,9 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
    * The chunks that finish together commit together, in one request, while the consumer goes
    * on to the next chunk and the next fetch; a partition's commits stay in order.
    */
-  const commits = committingInBackground(sharingOffsetCommits());
+  const commits = committingInBackground(
+    sharingOffsetCommits({ currentGeneration: () => generation }),
+  );
 
   /** failed reads of an unreadable record batch per partition, for its backoff */
   const unreadableAttempts = new Map<string, number>();
@@ -267,7 +280,8 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     const readable = unreadableAt === -1 ? batch.messages : batch.messages.slice(0, unreadableAt);
     if (unreadableAt !== 0) unreadableAttempts.delete(`${batch.topic}:${batch.partition}`);
     for (let start = 0; start < readable.length; start += chunkSize) {
-      if (!payload.isRunning() || payload.isStale()) return;
+      // Stopping: stop() waits for the commits on their way before kafkajs stops fetching.
+      if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) return;
       const messages = readable.slice(start, start + chunkSize);
       const last = messages[messages.length - 1] as KafkaMessage;
       const endOffset = BigInt(last.offset) + 1n;
@@ -289,7 +303,12 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       const nextOffset = endOffset.toString();
       payload.resolveOffset(last.offset);
       const committed = commits
-        .commit(payload, { topic: batch.topic, partition: batch.partition, offset: nextOffset })
+        .commit(payload, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: nextOffset,
+          generation,
+        })
         .then(
           () => progress?.committed(batch.topic, batch.partition, endOffset),
           (error) =>
@@ -299,7 +318,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
               'offset commit failed; will be retried by the next commit',
             ),
         );
-      // Stopping: the group is left once this batch returns, so its last commit goes first.
+      // Stopping: the group is left once every batch has returned, so this commit goes first.
       if (stopping.signal.aborted) await committed;
       recordChunkMetrics(messages, outcomes, startedAt);
       if (outcomes.includes('applied')) options.onAnnounced?.();
