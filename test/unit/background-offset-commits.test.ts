@@ -84,6 +84,20 @@ describe('offset commits in the background (background-offset-commits.ts)', () =
     await reread;
   });
 
+  it('a waiting commit keeps the furthest offset asked for in its generation', async () => {
+    const broker = heldBroker();
+    const commits = committingInBackground(broker.commitOffset);
+    void commits.commit(payload, at(0, '10'));
+    const waiting = [commits.commit(payload, at(0, '50')), commits.commit(payload, at(0, '30'))];
+    await turn();
+    broker.sent[0]?.answer();
+    await turn();
+    await turn();
+    assert.deepEqual(broker.received(), ['0@10', '0@50']);
+    broker.sent[1]?.answer();
+    await Promise.all(waiting);
+  });
+
   it('different partitions do not wait for each other', async () => {
     const broker = heldBroker();
     const commits = committingInBackground(broker.commitOffset);

@@ -125,6 +125,21 @@ describe('partitions sharing offset commits (shared-offset-commits.ts)', () => {
     assert.deepEqual(group.requests, []);
   });
 
+  it('a commit sent again after a shared request failed is not sent if the group has moved on meanwhile', async () => {
+    const group = consumerGroup([4]);
+    let generation = 1;
+    const commit = sharingOffsetCommits({ currentGeneration: () => generation });
+    const asked = [
+      commit(group.payload, { topic: 'requests', partition: 0, offset: '12', generation: 1 }),
+      commit(group.payload, { topic: 'requests', partition: 4, offset: '30', generation: 1 }),
+    ];
+    await new Promise((resolve) => setImmediate(resolve));
+    generation = 2; // rebalanced while the shared request was on its way
+    for (const outcome of await Promise.allSettled(asked))
+      assert.equal(outcome.status === 'rejected' && outcome.reason.code, 'kafka.commit_stale');
+    assert.deepEqual(group.requests.map(described), ['requests 0@12 4@30']);
+  });
+
   it("a failure of the group's (a rebalance) reaches every commit at once, without sending each again", async () => {
     const group = consumerGroup([0], 'REBALANCE_IN_PROGRESS');
     const commit = sharingOffsetCommits();

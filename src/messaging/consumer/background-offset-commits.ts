@@ -88,8 +88,12 @@ export function committingInBackground(commitOffset: CommitOffset): BackgroundOf
         }
         if (state.next === undefined) state.next = { payload, offset, callers: [caller] };
         else {
-          state.next.payload = payload;
-          state.next.offset = offset;
+          // Within a generation a partition's chunks come in offset order; should one not,
+          // the furthest offset is what the waiting commit sends.
+          if (BigInt(offset.offset) > BigInt(state.next.offset.offset)) {
+            state.next.payload = payload;
+            state.next.offset = offset;
+          }
           state.next.callers.push(caller);
         }
         if (!state.sending) send(key, state);

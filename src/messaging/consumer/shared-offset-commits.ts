@@ -55,18 +55,23 @@ export function sharingOffsetCommits(
   let waiting: WaitingCommit[] = [];
 
   function commitAlone(commit: WaitingCommit): Promise<void> {
+    // Also sent again after a shared request failed, when the group may have moved on.
+    if (!isCurrent(commit)) return Promise.reject(staleCommit(commit.offset));
     return commit.payload.commitOffsetsIfNecessary({ topics: topicsOf([commit]) });
   }
 
+  /** whether the commit's generation is still the group's: kafkajs sends with the current one */
+  function isCurrent(commit: WaitingCommit): boolean {
+    const asked = commit.offset.generation;
+    return asked === undefined || asked === options.currentGeneration?.();
+  }
+
   function dispatch() {
-    // Checked here, as the request is built: kafkajs takes the generation at this moment.
-    const generation = options.currentGeneration?.();
+    // Checked here, as the request is built: kafkajs reads the generation as it builds it.
     const group: WaitingCommit[] = [];
-    for (const commit of waiting) {
-      const asked = commit.offset.generation;
-      if (asked === undefined || asked === generation) group.push(commit);
+    for (const commit of waiting)
+      if (isCurrent(commit)) group.push(commit);
       else commit.settle(Promise.reject(staleCommit(commit.offset)));
-    }
     waiting = [];
     if (group.length === 0) return;
     if (group.length === 1) {

@@ -7,6 +7,7 @@ import {
   sleep,
   withDeadline,
 } from '../../application/retry-policy.ts';
+import { SERVICE_FAILURE_CODES } from '../../contracts/error-codes.ts';
 import { describeFailure } from '../../errors.ts';
 import type { ConsumerProgress } from '../../observability/consumer-progress.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -275,6 +276,8 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
 
   async function eachBatch(payload: EachBatchPayload) {
     const { batch } = payload;
+    // The generation the batch was fetched in: its chunks' commits stand for it alone.
+    const batchGeneration = generation;
     const log = options.logger.child({ topic: batch.topic, partition: batch.partition });
     const unreadableAt = batch.messages.findIndex((message) => unreadableRecordBatchOf(message));
     const readable = unreadableAt === -1 ? batch.messages : batch.messages.slice(0, unreadableAt);
@@ -307,16 +310,21 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
           topic: batch.topic,
           partition: batch.partition,
           offset: nextOffset,
-          generation,
+          generation: batchGeneration,
         })
         .then(
           () => progress?.committed(batch.topic, batch.partition, endOffset),
+          // Applied and recorded: whoever reads this partition next finds these as duplicates.
           (error) =>
-            // Applied and recorded: whoever reads this partition next finds these as duplicates.
-            log.warn(
-              { failure: error, offset: nextOffset },
-              'offset commit failed; will be retried by the next commit',
-            ),
+            describeFailure(error).code === SERVICE_FAILURE_CODES.kafkaCommitStale
+              ? log.info(
+                  { offset: nextOffset },
+                  'offset not committed: the group rebalanced after the chunk was applied; it will be read again as duplicates',
+                )
+              : log.warn(
+                  { failure: error, offset: nextOffset },
+                  'offset commit failed; will be retried by the next commit',
+                ),
         );
       // Stopping: the group is left once every batch has returned, so this commit goes first.
       if (stopping.signal.aborted) await committed;
