@@ -105,10 +105,10 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
   const stopping = new AbortController();
   let member = false;
   /**
-   * Counts the group's rebalances as this consumer sees them: a chunk's commit carries the
-   * count of when it was applied, and is not sent once it has changed (shared-offset-commits.ts).
-   * Counted when a rebalance begins and when the join ends, since kafkajs installs the new
-   * generation between the two.
+   * Counts the group's rebalances as this consumer sees them: a batch's commits carry the count
+   * of when kafkajs handed the batch over, and are not sent once it has changed
+   * (shared-offset-commits.ts). Counted when a rebalance begins and when the join ends, since
+   * kafkajs installs the new generation between the two.
    */
   let generation = 0;
   consumer.on(consumer.events.REBALANCING, () => {
@@ -232,7 +232,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
 
   /**
    * The chunks that finish together commit together, in one request, while the consumer goes
-   * on to the next chunk and the next fetch; a partition's commits stay in order.
+   * on to the next chunk and the next fetch; a partition has one commit on its way at a time.
    */
   const commits = committingInBackground(
     sharingOffsetCommits({ currentGeneration: () => generation }),
