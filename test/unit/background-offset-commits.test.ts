@@ -54,20 +54,36 @@ describe('offset commits in the background (background-offset-commits.ts)', () =
       await second;
     });
 
-  it('of the commits asked for while one is on its way, only the latest is sent, and it answers them all', async () => {
-    const broker = heldBroker();
-    const commits = committingInBackground(broker.commitOffset);
-    const first = commits.commit(payload, at(0, '10'));
-    const waiting = [commits.commit(payload, at(0, '20')), commits.commit(payload, at(0, '30'))];
-    await turn();
-    broker.sent[0]?.answer();
-    await first;
-    await turn();
-    assert.deepEqual(broker.received(), ['0@10', '0@30']);
-    broker.sent[1]?.answer(new Error('NOT_COORDINATOR'));
-    for (const outcome of await Promise.allSettled(waiting))
-      assert.equal(outcome.status === 'rejected' && outcome.reason.message, 'NOT_COORDINATOR');
-  });
+  const waitingCases: Array<[name: string, asked: string[], sent: string, answer?: Error]> = [
+    [
+      'of the commits asked for while one is on its way, only the latest is sent, and it answers them all',
+      ['20', '30'],
+      '0@30',
+      new Error('NOT_COORDINATOR'),
+    ],
+    [
+      'a waiting commit keeps the furthest offset asked for in its generation',
+      ['50', '30'],
+      '0@50',
+    ],
+  ];
+  for (const [name, asked, sent, answer] of waitingCases)
+    it(name, async () => {
+      const broker = heldBroker();
+      const commits = committingInBackground(broker.commitOffset);
+      const first = commits.commit(payload, at(0, '10'));
+      const waiting = asked.map((offset) => commits.commit(payload, at(0, offset)));
+      await turn();
+      broker.sent[0]?.answer();
+      await first;
+      await turn();
+      assert.deepEqual(broker.received(), ['0@10', sent]);
+      broker.sent[1]?.answer(answer);
+      for (const outcome of await Promise.allSettled(waiting))
+        if (answer)
+          assert.equal(outcome.status === 'rejected' && outcome.reason.message, answer.message);
+        else assert.equal(outcome.status, 'fulfilled');
+    });
 
   it('a commit of a later group generation does not stand for one waiting from an earlier one: that one is stale', async () => {
     const broker = heldBroker();
@@ -82,20 +98,6 @@ describe('offset commits in the background (background-offset-commits.ts)', () =
     assert.deepEqual(broker.received(), ['0@10', '0@40']);
     broker.sent[1]?.answer();
     await reread;
-  });
-
-  it('a waiting commit keeps the furthest offset asked for in its generation', async () => {
-    const broker = heldBroker();
-    const commits = committingInBackground(broker.commitOffset);
-    void commits.commit(payload, at(0, '10'));
-    const waiting = [commits.commit(payload, at(0, '50')), commits.commit(payload, at(0, '30'))];
-    await turn();
-    broker.sent[0]?.answer();
-    await turn();
-    await turn();
-    assert.deepEqual(broker.received(), ['0@10', '0@50']);
-    broker.sent[1]?.answer();
-    await Promise.all(waiting);
   });
 
   it('different partitions do not wait for each other', async () => {

@@ -211,10 +211,16 @@ describe('consumer progress: what the lag-in-seconds metric reads', () => {
     assert.equal(pendingOf(consumer), undefined);
   });
 
-  it("a commit that lands after the next chunk started leaves that chunk's oldest message pending", () => {
+  /** two chunks started, ending at 50 and 90, their first messages of t=1000 and t=3000 */
+  const twoChunksPending = () => {
     const consumer = aWorkingConsumer();
     consumer.progress.chunkStarted(TOPIC, 0, 1_000, 50n);
-    consumer.progress.chunkStarted(TOPIC, 0, 3_000, 90n); // chunk 1's commit still on its way
+    consumer.progress.chunkStarted(TOPIC, 0, 3_000, 90n);
+    return consumer;
+  };
+
+  it("a commit that lands after the next chunk started leaves that chunk's oldest message pending", () => {
+    const consumer = twoChunksPending(); // chunk 1's commit still on its way
     consumer.progress.committed(TOPIC, 0, 50n);
     assert.equal(pendingOf(consumer), 3_000);
     consumer.progress.committed(TOPIC, 0, 90n);
@@ -233,9 +239,7 @@ describe('consumer progress: what the lag-in-seconds metric reads', () => {
   });
 
   it('a later commit also clears a chunk whose own commit failed', () => {
-    const consumer = aWorkingConsumer();
-    consumer.progress.chunkStarted(TOPIC, 0, 1_000, 50n);
-    consumer.progress.chunkStarted(TOPIC, 0, 3_000, 90n);
+    const consumer = twoChunksPending();
     consumer.progress.committed(TOPIC, 0, 90n); // the commit up to 50 failed: 90 covers it
     assert.equal(pendingOf(consumer), undefined);
   });

@@ -8,8 +8,8 @@ export interface PartitionOffset {
   partition: number;
   offset: string;
   /**
-   * The consumer's group generation when the chunk was applied (update-consumer.ts counts
-   * rebalances). kafkajs sends a commit with the generation current when it is sent, so one
+   * The consumer's group generation when kafkajs handed the chunk's batch over
+   * (update-consumer.ts counts rebalances). kafkajs sends a commit with the generation current when it is sent, so one
    * sent after a rebalance would be taken by the broker as the new member's: it is not sent.
    */
   generation?: number;
