@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { kafkaConnectJarsCached } from '../dev/kafka-connect-jars.ts';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
-import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
+import { installDependencyMendsOrExit } from '../src/start-up/dependency-mends.ts';
 import { writeResultFiles } from './result-files.ts';
 import { formatResultsTable } from './results.ts';
 import { DEFAULT_WORKLOAD } from './workload.ts';
 
-// The bench runs the service's write path in this process: with the service's mended driver,
-// installed before anything below loads it (src/persistence/postgres-driver-fix.ts).
-installPostgresDriverFixOrExit('bench');
+// The bench runs the service's write path in this process: with the service's mended driver
+// and kafkajs, installed before anything below loads them (src/start-up/dependency-mends.ts).
+installDependencyMendsOrExit('bench');
 const { startInfrastructure } = await import('../dev/stack.ts');
 const { runBenchmark } = await import('./run-benchmark.ts');
 

@@ -3,10 +3,10 @@
  * the demo tenant, as `npm run dev` does, then exits. It waits for Postgres as the service does
  * (STARTUP_TIMEOUT_MS), so it may start before Postgres is ready.
  */
-import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
+import { installDependencyMendsOrExit } from '../src/start-up/dependency-mends.ts';
 
-// The mended driver, as the service runs it, before anything below loads it.
-installPostgresDriverFixOrExit('setup');
+// The mended driver and kafkajs, as the service runs them, before anything below loads it.
+installDependencyMendsOrExit('setup');
 const { reachDependencies, waitForDependencies } = await import('../src/cli/reach-dependencies.ts');
 const { reportFailure } = await import('../src/cli/report-failure.ts');
 const { ConfigurationError } = await import('../src/cli/usage-error.ts');

@@ -10,13 +10,13 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silenceKafkajsTimeoutWarning } from '../src/cli/silence-kafkajs-timeout-warning.ts';
-import { installPostgresDriverFixOrExit } from '../src/persistence/postgres-driver-fix.ts';
+import { installDependencyMendsOrExit } from '../src/start-up/dependency-mends.ts';
 
-// The tests run the driver as the service does: mended, here and in every test file's process
-// (the preload below), before anything loads it.
-installPostgresDriverFixOrExit('npm test');
-const DRIVER_FIX_PRELOAD = fileURLToPath(
-  new URL('../src/persistence/postgres-driver-fix-preload.ts', import.meta.url),
+// The tests run the driver and kafkajs as the service does: mended, here and in every test
+// file's process (the preload below), before anything loads them.
+installDependencyMendsOrExit('npm test');
+const DEPENDENCY_MENDS_PRELOAD = fileURLToPath(
+  new URL('../src/start-up/dependency-mends-preload.ts', import.meta.url),
 );
 const { startInfrastructure } = await import('../dev/stack.ts');
 
@@ -107,7 +107,7 @@ const child = spawn(
   process.execPath,
   [
     '--import',
-    DRIVER_FIX_PRELOAD,
+    DEPENDENCY_MENDS_PRELOAD,
     '--test',
     `--test-concurrency=${values.concurrency ?? '2'}`,
     '--test-reporter=spec',

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createRequire, registerHooks } from 'node:module';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import {
+  applyFixes,
+  registerSourceMends,
+  type SourceFix,
+  unappliedFixes as unappliedSourceFixes,
+} from '../start-up/source-mends.ts';
 
 /**
  * postgres.js 3.4.9 (the latest) defers small writes behind a setImmediate. When a connection
@@ -28,7 +34,7 @@ import { join } from 'node:path';
  * refuses to start when the installed driver's source is not the one the fix was written for:
  * running unmended would bring back the crash and the stall.
  */
-const FIXES: Array<[broken: string, mended: string]> = [
+const FIXES: readonly SourceFix[] = [
   [
     'function nextWrite(fn) {\n    const x = socket.write(chunk, fn)',
     'function nextWrite(fn) {\n    if (socket === null) return (chunk = nextWriteTimer = null, false)\n    const x = socket.write(chunk, fn)',
@@ -80,25 +86,7 @@ export function installPostgresDriverFix(driverDirectory = installedDriverDirect
   if (installed) return;
   verifyDriverFix(driverDirectory);
   installed = true;
-  registerHooks({
-    load(url, context, nextLoad) {
-      const result = nextLoad(url, context);
-      if (!DRIVER_CONNECTION.test(url) || result.source === undefined || result.source === null)
-        return result;
-      return { ...result, source: mendDriverSource(String(result.source)) };
-    },
-  });
-}
-
-/** For an entry point: the fix installed, or one line on stderr and exit code 1. */
-export function installPostgresDriverFixOrExit(program: string): void {
-  try {
-    installPostgresDriverFix();
-  } catch (error) {
-    if (!(error instanceof DriverFixError)) throw error;
-    process.stderr.write(`${program}: ${error.message}\n`);
-    process.exit(1);
-  }
+  registerSourceMends([{ file: DRIVER_CONNECTION, fixes: FIXES }], mendDriverSource);
 }
 
 /** Throws a DriverFixError unless every fix applies to both builds in `driverDirectory`. */
@@ -136,17 +124,14 @@ function driverVersion(driverDirectory: string): string {
 
 /** How many of the fixes neither apply to nor are already in `source`. */
 export function unappliedFixes(source: string): number {
-  return FIXES.filter(([broken, fixed]) => !source.includes(fixed) && !source.includes(broken))
-    .length;
+  return unappliedSourceFixes(source, FIXES);
 }
 
 /** Applies the fixes (each once: applying them to mended source changes nothing). */
 export function mendDriverSource(source: string): string {
-  if (unappliedFixes(source) > 0)
-    throw new DriverFixError('postgres.js connection.js changed under the driver fix');
-  let mended = source;
-  for (const [broken, fixed] of FIXES) {
-    if (!mended.includes(fixed)) mended = mended.replace(broken, fixed);
-  }
-  return mended;
+  return applyFixes(
+    source,
+    FIXES,
+    () => new DriverFixError('postgres.js connection.js changed under the driver fix'),
+  );
 }

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  applyFixes,
+  registerSourceMends,
+  type SourceFix,
+  unappliedFixes,
+} from '../../start-up/source-mends.ts';
+
+/**
+ * kafkajs 2.2.4 (its last release, 2023; the project is unmaintained) spends ~11 µs of CPU and
+ * allocates ~9 KiB per message it produces, most of it in four places that its output does not
+ * need (measured by `node bench/produce-encoding-cost.ts` on the relay's messages):
+ *
+ * - grouping a send's messages by partition copies the partition's array for every message:
+ *   quadratic in the messages per partition, ~2.4 KiB per message in a 1,000-message send;
+ * - every varint is built as an array, then copied into a new Buffer and from it into the
+ *   encoder's; every varlong (a record's timestamp delta) goes through 64-bit `Long` objects;
+ * - every encoder, one per record and one per header, zero-fills buffers it then overwrites
+ *   (it only ever exposes the bytes it wrote);
+ * - the record batch's CRC32C is computed in JavaScript, a byte at a time (~2 ns per byte).
+ *
+ * The relay publishes every announcement through it, so the service mends those places as
+ * kafkajs loads: the partitions are grouped in one pass, varints written in place (a varlong
+ * that fits 32 bits is the same bytes as a varint), encoders' buffers not zeroed, and the CRC32C
+ * computed by `@node-rs/crc32` (SIMD, napi-rs; the same checksum, 30x faster). The bytes on
+ * the wire are the same, to the bit: test/unit/kafkajs-encoding-mend.test.ts encodes produce
+ * requests with the released and the mended source and compares them, and every integration
+ * test produces through the mended client to a real broker, which checks each batch's CRC.
+ *
+ * Written for exactly kafkajs 2.2.4 (package.json pins it): a kafkajs whose source the mend
+ * does not fit stops the service at start-up with one line saying so.
+ */
+
+/** The version kafkajs-encoding-mend.ts was written and tested for (package.json pins it). */
+export const MENDED_KAFKAJS_VERSION = '2.2.4';
+
+const projectRequire = createRequire(import.meta.url);
+const NATIVE_CRC32 = projectRequire.resolve('@node-rs/crc32');
+
+const FIXES_BY_FILE: Record<string, readonly SourceFix[]> = {
+  'src/producer/groupMessagesPerPartition.js': [
+    [
+      `  return messages.reduce((result, message) => {
+    const partition = partitioner({ topic, partitionMetadata, message })
+    const current = result[partition] || []
+    return Object.assign(result, { [partition]: [...current, message] })
+  }, {})`,
+      `  const result = {}
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message })
+    const current = result[partition]
+    if (current === undefined) result[partition] = [message]
+    else current.push(message)
+  }
+  return result`,
+    ],
+  ],
+  'src/protocol/encoder.js': [
+    [
+      'this.buf = Buffer.alloc(Encoder.nextPowerOfTwo(initialSize))',
+      'this.buf = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize))',
+    ],
+    [
+      'const newBuffer = Buffer.alloc(newLength)',
+      'const newBuffer = Buffer.allocUnsafe(newLength)',
+    ],
+    [
+      `  writeUVarInt(value) {
+    const byteArray = []
+    while ((value & UNSIGNED_INT32_MAX_NUMBER) !== 0) {
+      byteArray.push((value & OTHER_BITS) | MOST_SIGNIFICANT_BIT)
+      value >>>= 7
+    }
+    byteArray.push(value & OTHER_BITS)
+    this.writeBufferInternal(Buffer.from(byteArray))
+    return this
+  }`,
+      // Five bytes at most: after the first shift the value is an unsigned 32-bit integer.
+      `  writeUVarInt(value) {
+    this.ensureAvailable(5)
+    while ((value & UNSIGNED_INT32_MAX_NUMBER) !== 0) {
+      this.buf[this.offset++] = (value & OTHER_BITS) | MOST_SIGNIFICANT_BIT
+      value >>>= 7
+    }
+    this.buf[this.offset++] = value & OTHER_BITS
+    return this
+  }`,
+    ],
+    [
+      `  writeVarLong(value) {
+    const byteArray = []`,
+      // The zigzag of a 32-bit integer taken in 64 bits has the bits of its 32-bit zigzag.
+      `  writeVarLong(value) {
+    if (typeof value === 'number' && (value | 0) === value) return this.writeVarInt(value)
+    const byteArray = []`,
+    ],
+    [
+      `  static sizeOfVarLong(value) {
+    let longValue`,
+      `  static sizeOfVarLong(value) {
+    if (typeof value === 'number' && (value | 0) === value) return Encoder.sizeOfVarInt(value)
+    let longValue`,
+    ],
+  ],
+  'src/protocol/recordBatch/crc32C/index.js': [
+    [
+      `const crc32C = require('./crc32C')
+const unsigned = value => Uint32Array.from([value])[0]
+
+module.exports = buffer => unsigned(crc32C(buffer))`,
+      `const { crc32c } = require(${JSON.stringify(NATIVE_CRC32)})
+
+module.exports = buffer => crc32c(buffer)`,
+    ],
+  ],
+};
+
+const MENDS = Object.entries(FIXES_BY_FILE).map(([file, fixes]) => ({
+  file: new RegExp(`/node_modules/kafkajs/${file.replaceAll('.', '\\.')}$`),
+  fixes,
+}));
+
+/** The installed kafkajs is not the one the mend was written for. */
+export class KafkajsMendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KafkajsMendError';
+  }
+}
+
+let installed = false;
+
+/** The directory of the installed kafkajs, as our own imports of it resolve. */
+export function installedKafkajsDirectory(): string {
+  return dirname(projectRequire.resolve('kafkajs/package.json'));
+}
+
+/**
+ * Checks that every fix applies to the kafkajs in `kafkajsDirectory`, then mends its source as
+ * it loads. Call before anything loads kafkajs; throws a KafkajsMendError (one line: which
+ * version, which file) when a fix does not apply.
+ */
+export function installKafkajsEncodingMend(kafkajsDirectory = installedKafkajsDirectory()): void {
+  if (installed) return;
+  verifyKafkajsMend(kafkajsDirectory);
+  installed = true;
+  registerSourceMends(MENDS, (source, fixes) =>
+    applyFixes(source, fixes, () => new KafkajsMendError('kafkajs changed under its mend')),
+  );
+}
+
+/** Throws a KafkajsMendError unless every fix applies to the kafkajs in `kafkajsDirectory`. */
+export function verifyKafkajsMend(kafkajsDirectory: string): void {
+  const version = kafkajsVersion(kafkajsDirectory);
+  for (const [file, fixes] of Object.entries(FIXES_BY_FILE)) {
+    let source: string;
+    try {
+      source = readFileSync(join(kafkajsDirectory, file), 'utf8');
+    } catch {
+      throw new KafkajsMendError(
+        `kafkajs ${version}: ${file} cannot be read, so its mend cannot be applied (run npm ci)`,
+      );
+    }
+    const missing = unappliedFixes(source, fixes);
+    if (missing > 0) {
+      throw new KafkajsMendError(
+        `kafkajs ${version} is not the version src/messaging/kafka/kafkajs-encoding-mend.ts was written for (${MENDED_KAFKAJS_VERSION}): ${missing} of its ${fixes.length} fixes do not apply to ${file}; install the pinned version (npm ci) or rewrite the mend`,
+      );
+    }
+  }
+}
+
+/** `source` of kafkajs' `file` (a path inside the package) as the mend runs it. */
+export function mendKafkajsSource(file: string, source: string): string {
+  const fixes = FIXES_BY_FILE[file];
+  if (fixes === undefined) return source;
+  return applyFixes(source, fixes, () => new KafkajsMendError(`kafkajs ${file} changed`));
+}
+
+/** The files the mend changes, as paths inside the kafkajs package. */
+export const MENDED_KAFKAJS_FILES = Object.keys(FIXES_BY_FILE);
+
+function kafkajsVersion(kafkajsDirectory: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(kafkajsDirectory, 'package.json'), 'utf8'));
+    return typeof manifest.version === 'string' ? manifest.version : 'of unknown version';
+  } catch {
+    return 'of unknown version';
+  }
+}
