@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,69 +12,19 @@ import {
   mendKafkajsSource,
   verifyKafkajsMend,
 } from '../../src/messaging/kafka/kafkajs-encoding-mend.ts';
+import {
+  kafkajsCopies,
+  type ProducedMessage,
+  produceRequestBytes,
+} from '../support/kafkajs-copies.ts';
 
 const kafkajsDirectory = installedKafkajsDirectory();
 const projectManifest = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
 ) as { dependencies: Record<string, string> };
 
-/**
- * Two copies of the installed kafkajs outside node_modules (so no load hook touches them): one
- * as released, one with the mend written into its files, each loaded by its own require.
- */
-const copies = mkdtempSync(join(tmpdir(), 'customer-sync-kafkajs-'));
-after(() => rmSync(copies, { recursive: true, force: true }));
-function kafkajsCopy(name: 'released' | 'mended'): NodeJS.Require {
-  const directory = join(copies, name, 'kafkajs');
-  cpSync(kafkajsDirectory, directory, { recursive: true });
-  if (name === 'mended') {
-    for (const file of MENDED_KAFKAJS_FILES) {
-      const path = join(directory, file);
-      writeFileSync(path, mendKafkajsSource(file, readFileSync(path, 'utf8')));
-    }
-  }
-  return createRequire(join(directory, 'index.js'));
-}
-const released = kafkajsCopy('released');
-const mended = kafkajsCopy('mended');
-
-interface TestMessage {
-  key: Buffer | string | null;
-  value: Buffer | string | null;
-  headers: Record<string, string | Buffer | string[]>;
-  timestamp: string;
-  partition: number;
-}
-
-/** The bytes of the Produce request kafkajs would send for `messages`, from grouping on. */
-async function produceRequestBytes(
-  kafkajs: NodeJS.Require,
-  messages: TestMessage[],
-  partitions: number,
-): Promise<Buffer> {
-  const group = kafkajs('./src/producer/groupMessagesPerPartition');
-  const createTopicData = kafkajs('./src/producer/createTopicData');
-  const produceRequest = kafkajs('./src/protocol/requests/produce/v3/request');
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-  }));
-  const messagesPerPartition = group({
-    topic: 'customer.updated',
-    partitionMetadata,
-    messages,
-    partitioner: ({ message }: { message: TestMessage }) => message.partition,
-  });
-  const topicData = createTopicData([
-    {
-      topic: 'customer.updated',
-      partitions: Object.keys(messagesPerPartition).map(Number),
-      messagesPerPartition,
-    },
-  ]);
-  const request = produceRequest({ acks: -1, timeout: 30_000, topicData });
-  return (await request.encode()).buffer;
-}
+const { released, mended, remove } = kafkajsCopies();
+after(remove);
 
 const text = fc.string({ unit: 'grapheme', maxLength: 60 });
 const bytes = fc.uint8Array({ maxLength: 3_000 }).map((array) => Buffer.from(array));
@@ -135,7 +84,7 @@ describe('the kafkajs encoding mend', () => {
 
   it('produces the same bytes for a relay-sized send (1,500 messages, 6 partitions)', async () => {
     const value = Buffer.from(JSON.stringify({ customerId: 'CUST-1', note: 'é'.repeat(400) }));
-    const messages: TestMessage[] = Array.from({ length: 1_500 }, (_, index) => ({
+    const messages: ProducedMessage[] = Array.from({ length: 1_500 }, (_, index) => ({
       key: `tenant-${index % 7}:CUST-${100_000 + index}`,
       value,
       headers: { 'event.id': `event-${index}`, 'event.type': 'customer.updated' },
