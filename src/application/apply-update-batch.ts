@@ -54,7 +54,11 @@ export interface ProcessedEvent extends CustomerKey {
   staleFields: ChangedField[];
 }
 
-/** The database work of one batch, all inside one transaction (SPEC §4.1, §4.2, §4.6). */
+/**
+ * The database work of one batch, all inside one transaction (SPEC §4.1, §4.2, §4.6). Its
+ * statements run in the order they are asked for, each after the one before has taken effect,
+ * even when the caller asks for the next before the last has answered.
+ */
 export interface UpdateBatchTransaction {
   /** serialises every writer of these customers until the transaction ends */
   lockCustomers(keys: CustomerKey[]): Promise<void>;
@@ -145,9 +149,11 @@ export async function applyUpdateBatch(
   return store.inTransaction(async (transaction) => {
     signal?.throwIfAborted();
     const keys = distinctKeys(requests);
-    await transaction.lockCustomers(keys);
     const tombstonePaths = metadataPathsOf(requests);
-    const [tenants, processed, stored, tombstones] = await Promise.all([
+    // The locks and the reads are asked for at once: the transaction runs them in that order,
+    // so the reads see the customers as the locks hold them, one round trip sooner.
+    const [, tenants, processed, stored, tombstones] = await Promise.all([
+      transaction.lockCustomers(keys),
       transaction.findTenants([...new Set(requests.map((request) => request.tenantId))]),
       transaction.findProcessedEvents(
         requests.map(({ tenantId, eventId }) => ({ tenantId, eventId })),

@@ -4,6 +4,7 @@ import type {
   UpdateBatchStore,
   UpdateBatchTransaction,
 } from '../application/apply-update-batch.ts';
+import type { CustomerKey } from '../domain/customer-key.ts';
 import { tenantEventKey } from '../domain/tenant-event-key.ts';
 import { CustomerSyncError, describeFailure } from '../errors.ts';
 import { keysParameter } from './customer-rows.ts';
@@ -97,18 +98,29 @@ function shadowTransactionOf(tx: DatabaseTransaction, realSchema: string): Updat
   // Enrichment jobs are not requested: a dry run reports what the batch itself would do.
   const { requestEnrichment: _notInADryRun, ...statements } = transactionOf(tx);
   const real = (table: string) => sql`${sql.identifier(realSchema)}.${sql.identifier(table)}`;
+  // The batch asks for its customers before the "lock" has answered; they are read once the
+  // copy is in (drizzle's execute, which the copy takes, sends later than the prepared reads).
+  let copied: Promise<void> = Promise.resolve();
+  // No lock: nothing real is written, so nothing must wait for the dry run. Instead, the
+  // customers this batch reads are copied in (once) from the real table.
+  async function copyCustomers(keys: CustomerKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await tx.execute(sql`
+      insert into customers
+      select c.* from ${real('customers')} c
+      join jsonb_to_recordset(${keysParameter(keys)}::jsonb) as k(tenant_id text, external_id text)
+        on c.tenant_id = k.tenant_id and c.external_id = k.external_id
+      on conflict do nothing`);
+  }
   return {
     ...statements,
-    async lockCustomers(keys) {
-      // No lock: nothing real is written, so nothing must wait for the dry run. Instead, the
-      // customers this batch reads are copied in (once) from the real table.
-      if (keys.length === 0) return;
-      await tx.execute(sql`
-        insert into customers
-        select c.* from ${real('customers')} c
-        join jsonb_to_recordset(${keysParameter(keys)}::jsonb) as k(tenant_id text, external_id text)
-          on c.tenant_id = k.tenant_id and c.external_id = k.external_id
-        on conflict do nothing`);
+    lockCustomers(keys) {
+      copied = copyCustomers(keys);
+      return copied;
+    },
+    async loadCustomers(keys) {
+      await copied;
+      return statements.loadCustomers(keys);
     },
     async findMetadataTombstones(paths) {
       const keys = tombstonePathsParameter(paths);

@@ -18,9 +18,12 @@ export function executePrepared<Row extends Record<string, unknown>>(
   query: SQL,
 ): Promise<Row[]> {
   const { sql: text, params } = dialect.sqlToQuery(query);
-  return clientOf(handle).unsafe<Row[]>(text, params as ParameterOrJSON<never>[], {
-    prepare: true,
-  });
+  // Sent now, not when first awaited: statements asked for one after the other without waiting
+  // reach the transaction's connection in that order, so they can travel together and still
+  // run in turn (apply-update-batch.ts asks for its locks and its reads at once).
+  return clientOf(handle)
+    .unsafe<Row[]>(text, params as ParameterOrJSON<never>[], { prepare: true })
+    .execute();
 }
 
 /**
@@ -38,26 +41,33 @@ export const executeUnprepared: SqlExecutor = async <Row extends Record<string, 
 ) => [...(await handle.execute(query))] as Row[];
 
 /**
- * `execute`, with each statement tied to `signal`: aborting it cancels the statement in flight
- * (postgres.js' query.cancel() sends the server a cancel request on a connection of its own,
- * so it works with the pool exhausted, and the statement fails with 57014) and refuses the next
- * one, so an abandoned transaction stops waiting, rolls back and frees its connection and locks
- * at once (SPEC §4.5). A statement that settled before the abort is not touched.
+ * `execute` for the statements of one transaction, tied to `signal`: aborting it cancels the
+ * statement the server is running (postgres.js' query.cancel() sends the server a cancel
+ * request on a connection of its own, so it works with the pool exhausted, and the statement
+ * fails with 57014) and refuses the next one, so an abandoned transaction stops waiting, rolls
+ * back and frees its connection and locks at once (SPEC §4.5). A transaction's statements may
+ * be in flight together (sent in turn, run in turn): the one running is the oldest unsettled,
+ * and once it fails the others fail on their own, the transaction being aborted. Only it is
+ * cancelled: postgres.js would send a cancel request for each of the others as its turn came,
+ * and one could land on whatever runs next, the rollback included.
  */
 export function cancelledBy(signal: AbortSignal | undefined, execute: SqlExecutor): SqlExecutor {
   if (signal === undefined) return execute;
+  const unsettled: Array<{ cancel?: () => unknown }> = [];
+  const cancelRunning = () => void unsettled[0]?.cancel?.();
   return async <Row extends Record<string, unknown>>(
     handle: Database | DatabaseTransaction,
     query: SQL,
   ) => {
     signal.throwIfAborted();
     const pending = execute<Row>(handle, query) as Promise<Row[]> & { cancel?: () => unknown };
-    const cancel = () => void pending.cancel?.();
-    signal.addEventListener('abort', cancel, { once: true });
+    unsettled.push(pending);
+    if (unsettled.length === 1) signal.addEventListener('abort', cancelRunning, { once: true });
     try {
       return await pending;
     } finally {
-      signal.removeEventListener('abort', cancel);
+      unsettled.splice(unsettled.indexOf(pending), 1);
+      if (unsettled.length === 0) signal.removeEventListener('abort', cancelRunning);
     }
   };
 }

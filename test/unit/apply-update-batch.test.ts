@@ -92,6 +92,74 @@ function request(builder: UpdateRequestBuilder): CustomerUpdateRequest {
 const NOW = () => new Date('2026-02-01T12:00:00.000Z');
 
 describe('applyUpdateBatch', () => {
+  it('asks for its locks and its reads at once, the locks first (one round trip)', async () => {
+    const memory = inMemoryStore();
+    const asked: string[] = [];
+    let grantLocks = () => {};
+    const locksGranted = new Promise<void>((resolve) => {
+      grantLocks = resolve;
+    });
+    const watched: UpdateBatchStore = {
+      inTransaction: (work) =>
+        memory.store.inTransaction((transaction) =>
+          work({
+            ...transaction,
+            lockCustomers: async (keys) => {
+              asked.push('lockCustomers');
+              await locksGranted;
+              return transaction.lockCustomers(keys);
+            },
+            findTenants: (ids) => (asked.push('findTenants'), transaction.findTenants(ids)),
+            findProcessedEvents: (events) => (
+              asked.push('findProcessedEvents'), transaction.findProcessedEvents(events)
+            ),
+            loadCustomers: (keys) => (asked.push('loadCustomers'), transaction.loadCustomers(keys)),
+            saveCustomers: (customers) => (
+              asked.push('saveCustomers'), transaction.saveCustomers(customers)
+            ),
+          }),
+        ),
+    };
+    const applying = applyUpdateBatch(
+      watched,
+      [request(anUpdateRequest().withData({ firstName: 'Ann' }))],
+      { now: NOW },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(asked, [
+      'lockCustomers',
+      'findTenants',
+      'findProcessedEvents',
+      'loadCustomers',
+    ]);
+    grantLocks();
+    await applying;
+    assert.equal(asked.at(-1), 'saveCustomers');
+  });
+
+  it("fails with the locks' own failure when they are refused (the reads fail after it)", async () => {
+    const memory = inMemoryStore();
+    const refused = new Error('lock timeout');
+    const store: UpdateBatchStore = {
+      inTransaction: (work) =>
+        memory.store.inTransaction((transaction) =>
+          work({
+            ...transaction,
+            lockCustomers: () => Promise.reject(refused),
+            loadCustomers: async () => {
+              await new Promise((resolve) => setImmediate(resolve));
+              throw new Error('current transaction is aborted');
+            },
+          }),
+        ),
+    };
+    await assert.rejects(
+      applyUpdateBatch(store, [request(anUpdateRequest())], { now: NOW }),
+      (error) => error === refused,
+    );
+    assert.equal(memory.outbox.length, 0);
+  });
+
   it('creates a customer and announces it once with the changed fields and version 1', async () => {
     const memory = inMemoryStore();
     const create = request(anUpdateRequest().withExternalId('c-1').withData({ firstName: 'Ann' }));
