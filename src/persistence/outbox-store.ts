@@ -108,7 +108,15 @@ export interface OutboxStoreOptions {
   rebalanceMs?: number;
   /** the lease connection's session limits (DATABASE_*_TIMEOUT_MS) */
   timeouts?: Partial<DatabaseTimeouts>;
+  /** backlog() counts rows exactly up to this many; default BACKLOG_COUNT_CAP */
+  backlogCountCap?: number;
 }
+
+/**
+ * Up to this many outbox rows backlog() counts exactly (a scan of at most this many rows,
+ * ~10 ms); beyond it, the span of the ids.
+ */
+export const BACKLOG_COUNT_CAP = 100_000;
 
 /** `held` as the one text parameter the queries take (no array types on this connection). */
 const shardList = (shards: Iterable<number>) => [...shards].join(',');
@@ -344,11 +352,24 @@ export function createOutboxStore(sql: Sql, options: OutboxStoreOptions = {}): O
       if (client) await endClient(client);
     },
     async backlog() {
-      const [row] = await sql<{ count: number; oldest_age_seconds: number | null }[]>`
-        select count(*)::int as count,
-               extract(epoch from now() - min(created_at))::float8 as oldest_age_seconds
-        from outbox`;
-      return { count: row?.count ?? 0, oldestAgeSeconds: row?.oldest_age_seconds ?? 0 };
+      // Every replica samples this every 5 s, and republish reads it between batches: bounded
+      // work however large the backlog (an outage leaves millions of rows, and a full count
+      // would scan them all each time). Exact up to the cap; beyond, the span of the ids, an
+      // upper bound (relays of other shards delete out of id order, leaving holes). The oldest
+      // row is the lowest id's, found by the primary key.
+      const cap = options.backlogCountCap ?? BACKLOG_COUNT_CAP;
+      const [row] = await sql<
+        { counted: number; id_span: number | null; oldest_age_seconds: number | null }[]
+      >`
+        select (select count(*) from (select from outbox limit ${cap}) as capped)::int as counted,
+               (select max(id) - min(id) + 1 from outbox)::float8 as id_span,
+               (select extract(epoch from now() - created_at) from outbox order by id limit 1)::float8
+                 as oldest_age_seconds`;
+      const counted = row?.counted ?? 0;
+      return {
+        count: counted < cap ? counted : Math.max(counted, row?.id_span ?? 0),
+        oldestAgeSeconds: row?.oldest_age_seconds ?? 0,
+      };
     },
     async listen(onWrite) {
       const subscription = await sql.listen(OUTBOX_CHANNEL, () => onWrite());
