@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
   applyFixes,
+  packageVersion,
   registerSourceMends,
   type SourceFix,
   unappliedFixes as unappliedSourceFixes,
@@ -91,7 +92,7 @@ export function installPostgresDriverFix(driverDirectory = installedDriverDirect
 
 /** Throws a DriverFixError unless every fix applies to both builds in `driverDirectory`. */
 export function verifyDriverFix(driverDirectory: string): void {
-  const version = driverVersion(driverDirectory);
+  const version = packageVersion(driverDirectory);
   for (const build of DRIVER_BUILDS) {
     let source: string;
     try {
@@ -112,15 +113,6 @@ export function verifyDriverFix(driverDirectory: string): void {
 
 /** The version postgres-driver-fix.ts was written and tested for (package.json pins it). */
 export const PATCHED_DRIVER_VERSION = '3.4.9';
-
-function driverVersion(driverDirectory: string): string {
-  try {
-    const manifest = JSON.parse(readFileSync(join(driverDirectory, 'package.json'), 'utf8'));
-    return typeof manifest.version === 'string' ? manifest.version : 'of unknown version';
-  } catch {
-    return 'of unknown version';
-  }
-}
 
 /** How many of the fixes neither apply to nor are already in `source`. */
 export function unappliedFixes(source: string): number {

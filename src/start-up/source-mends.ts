@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
+import { join } from 'node:path';
 
 /** One change to a dependency's source: the text as released, and the text run instead. */
 export type SourceFix = readonly [broken: string, mended: string];
@@ -50,4 +52,14 @@ export function registerSourceMends(
       return { ...result, source: mend(String(result.source), matching.fixes) };
     },
   });
+}
+
+/** The version a package's manifest in `directory` names, for the one-line refusals. */
+export function packageVersion(directory: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8'));
+    return typeof manifest.version === 'string' ? manifest.version : 'of unknown version';
+  } catch {
+    return 'of unknown version';
+  }
 }

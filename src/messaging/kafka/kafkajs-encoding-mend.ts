@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   applyFixes,
+  packageVersion,
   registerSourceMends,
   type SourceFix,
   unappliedFixes,
@@ -174,7 +175,7 @@ export function installKafkajsEncodingMend(kafkajsDirectory = installedKafkajsDi
 
 /** Throws a KafkajsMendError unless every fix applies to the kafkajs in `kafkajsDirectory`. */
 export function verifyKafkajsMend(kafkajsDirectory: string): void {
-  const version = kafkajsVersion(kafkajsDirectory);
+  const version = packageVersion(kafkajsDirectory);
   for (const [file, fixes] of Object.entries(FIXES_BY_FILE)) {
     let source: string;
     try {
@@ -202,12 +203,3 @@ export function mendKafkajsSource(file: string, source: string): string {
 
 /** The files the mend changes, as paths inside the kafkajs package. */
 export const MENDED_KAFKAJS_FILES = Object.keys(FIXES_BY_FILE);
-
-function kafkajsVersion(kafkajsDirectory: string): string {
-  try {
-    const manifest = JSON.parse(readFileSync(join(kafkajsDirectory, 'package.json'), 'utf8'));
-    return typeof manifest.version === 'string' ? manifest.version : 'of unknown version';
-  } catch {
-    return 'of unknown version';
-  }
-}
