@@ -99,6 +99,13 @@ describe('applyUpdateBatch', () => {
     const locksGranted = new Promise<void>((resolve) => {
       grantLocks = resolve;
     });
+    /** `method`, noting in `asked` when it is called */
+    const noted =
+      <A extends unknown[], R>(name: string, method: (...args: A) => R) =>
+      (...args: A): R => {
+        asked.push(name);
+        return method(...args);
+      };
     const watched: UpdateBatchStore = {
       inTransaction: (work) =>
         memory.store.inTransaction((transaction) =>
@@ -109,14 +116,10 @@ describe('applyUpdateBatch', () => {
               await locksGranted;
               return transaction.lockCustomers(keys);
             },
-            findTenants: (ids) => (asked.push('findTenants'), transaction.findTenants(ids)),
-            findProcessedEvents: (events) => (
-              asked.push('findProcessedEvents'), transaction.findProcessedEvents(events)
-            ),
-            loadCustomers: (keys) => (asked.push('loadCustomers'), transaction.loadCustomers(keys)),
-            saveCustomers: (customers) => (
-              asked.push('saveCustomers'), transaction.saveCustomers(customers)
-            ),
+            findTenants: noted('findTenants', transaction.findTenants),
+            findProcessedEvents: noted('findProcessedEvents', transaction.findProcessedEvents),
+            loadCustomers: noted('loadCustomers', transaction.loadCustomers),
+            saveCustomers: noted('saveCustomers', transaction.saveCustomers),
           }),
         ),
     };
