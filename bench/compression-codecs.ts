@@ -2,15 +2,21 @@
  * `node bench/compression-codecs.ts`: bytes on the wire and CPU per customer.updated event for
  * each Kafka codec, in batches as the relay sends them (1,000 rows over 6 partitions: 167 per
  * partition batch), encoded by kafkajs' own record batch encoder with our codecs. The fastest of
- * 7 rounds is reported: the machine is shared. README "Compression" holds the figures.
+ * 7 rounds is reported: the machine is shared. README "Compression" holds the figures. kafkajs
+ * runs mended, as in the service.
  */
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { CompressionTypes } from 'kafkajs';
-import { registerKafkaCodecs } from '../src/messaging/kafka/kafka-client.ts';
-import { type CodecName, KAFKA_CODECS } from '../src/messaging/kafka/kafka-codecs.ts';
+import type { CompressionTypes as CompressionType } from 'kafkajs';
+import type { CodecName } from '../src/messaging/kafka/kafka-codecs.ts';
+import { installDependencyMendsOrExit } from '../src/start-up/dependency-mends.ts';
 import { seededRandom } from '../test/support/workload.ts';
 
+// kafkajs as the service runs it: mended (src/messaging/kafka/kafkajs-encoding-mend.ts).
+installDependencyMendsOrExit('compression-codecs');
+const { CompressionTypes } = await import('kafkajs');
+const { registerKafkaCodecs } = await import('../src/messaging/kafka/kafka-client.ts');
+const { KAFKA_CODECS } = await import('../src/messaging/kafka/kafka-codecs.ts');
 registerKafkaCodecs();
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0');
@@ -94,7 +100,7 @@ function announcement(index: number) {
 const events = Array.from({ length: RECORDS_PER_BATCH * BATCHES }, (_, index) =>
   announcement(index),
 );
-const codecs: Array<['none' | CodecName, CompressionTypes]> = [
+const codecs: Array<['none' | CodecName, CompressionType]> = [
   ['lz4', CompressionTypes.LZ4],
   ['zstd', CompressionTypes.ZSTD],
   ['gzip', CompressionTypes.GZIP],
