@@ -11,6 +11,7 @@ import {
   MENDED_KAFKAJS_VERSION,
   mendKafkajsSource,
   verifyKafkajsMend,
+  verifyNativeCrc32c,
 } from '../../src/messaging/kafka/kafkajs-encoding-mend.ts';
 import {
   kafkajsCopies,
@@ -131,6 +132,22 @@ describe('the kafkajs encoding mend', () => {
       }),
     );
     assert.equal(mendedCrc(Buffer.from('123456789')), 0xe3069283); // the CRC-32C check value
+  });
+
+  it('refuses, in one line, a native CRC32C that does not load or computes another checksum', () => {
+    verifyNativeCrc32c();
+    const oneLine = (pattern: RegExp) => (error: unknown) =>
+      error instanceof KafkajsMendError &&
+      !error.message.includes('\n') &&
+      pattern.test(error.message);
+    assert.throws(
+      () =>
+        verifyNativeCrc32c(() => {
+          throw new Error('Cannot find module @node-rs/crc32-linux-x64-gnu\nRequire stack: ...');
+        }),
+      oneLine(/does not load on .*Cannot find module @node-rs\/crc32-linux-x64-gnu\);/),
+    );
+    assert.throws(() => verifyNativeCrc32c(() => () => 0), oneLine(/gives 0 for the check input/));
   });
 
   describe('a kafkajs the mend was not written for', () => {

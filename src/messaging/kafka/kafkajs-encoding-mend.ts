@@ -167,6 +167,7 @@ export function installedKafkajsDirectory(): string {
 export function installKafkajsEncodingMend(kafkajsDirectory = installedKafkajsDirectory()): void {
   if (installed) return;
   verifyKafkajsMend(kafkajsDirectory);
+  verifyNativeCrc32c();
   installed = true;
   registerSourceMends(MENDS, (source, fixes) =>
     applyFixes(source, fixes, () => new KafkajsMendError('kafkajs changed under its mend')),
@@ -191,6 +192,33 @@ export function verifyKafkajsMend(kafkajsDirectory: string): void {
         `kafkajs ${version} is not the version src/messaging/kafka/kafkajs-encoding-mend.ts was written for (${MENDED_KAFKAJS_VERSION}): ${missing} of its ${fixes.length} fixes do not apply to ${file}; install the pinned version (npm ci) or rewrite the mend`,
       );
     }
+  }
+}
+
+/** CRC-32C of the nine bytes "123456789": the check value of the algorithm. */
+const CRC32C_CHECK_VALUE = 0xe3069283;
+
+/**
+ * Throws a KafkajsMendError unless `@node-rs/crc32`'s native CRC32C loads on this platform and
+ * computes the check value: the mended kafkajs requires it, and a binary missing for the
+ * platform would otherwise surface as a crash from deep inside the first import of kafkajs.
+ */
+export function verifyNativeCrc32c(
+  load: () => (input: Buffer) => number = () => projectRequire(NATIVE_CRC32).crc32c,
+): void {
+  let checksum: number;
+  try {
+    checksum = load()(Buffer.from('123456789'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new KafkajsMendError(
+      `the native CRC32C of @node-rs/crc32, which the kafkajs mend uses, does not load on ${process.platform}-${process.arch} (${reason}); reinstall with npm ci on this platform`,
+    );
+  }
+  if (checksum !== CRC32C_CHECK_VALUE) {
+    throw new KafkajsMendError(
+      `the native CRC32C of @node-rs/crc32 gives ${checksum} for the check input, not ${CRC32C_CHECK_VALUE}; the kafkajs mend cannot use it`,
+    );
   }
 }
 
