@@ -45,15 +45,20 @@ export const executeUnprepared: SqlExecutor = async <Row extends Record<string, 
  * statement the server is running (postgres.js' query.cancel() sends the server a cancel
  * request on a connection of its own, so it works with the pool exhausted, and the statement
  * fails with 57014) and refuses the next one, so an abandoned transaction stops waiting, rolls
- * back and frees its connection and locks at once (SPEC §4.5). A transaction's statements may
- * be in flight together (sent in turn, run in turn): the one running is the oldest unsettled,
- * and once it fails the others fail on their own, the transaction being aborted. Only it is
- * cancelled: postgres.js would send a cancel request for each of the others as its turn came,
- * and one could land on whatever runs next, the rollback included.
+ * back and frees its connection and locks at once (SPEC §4.5).
+ *
+ * A transaction's statements may be in flight together (sent in turn, run in turn): the one
+ * running is the oldest unsettled. Once one fails the transaction is aborted and the others
+ * fail on their own. A cancel request the server receives between two statements (while it
+ * waits for the next) is ignored, so when the oldest then succeeds, the next is cancelled in
+ * its turn. Only ever the oldest: postgres.js (3.4.9) never sends a statement cancelled while
+ * still queued behind another in its transaction, nor anything after it, so the rollback would
+ * wait for the idle-in-transaction timeout.
  */
 export function cancelledBy(signal: AbortSignal | undefined, execute: SqlExecutor): SqlExecutor {
   if (signal === undefined) return execute;
   const unsettled: Array<{ cancel?: () => unknown }> = [];
+  let failedSinceAbort = false;
   const cancelRunning = () => void unsettled[0]?.cancel?.();
   return async <Row extends Record<string, unknown>>(
     handle: Database | DatabaseTransaction,
@@ -63,11 +68,17 @@ export function cancelledBy(signal: AbortSignal | undefined, execute: SqlExecuto
     const pending = execute<Row>(handle, query) as Promise<Row[]> & { cancel?: () => unknown };
     unsettled.push(pending);
     if (unsettled.length === 1) signal.addEventListener('abort', cancelRunning, { once: true });
+    let failed = false;
     try {
       return await pending;
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
       unsettled.splice(unsettled.indexOf(pending), 1);
+      if (signal.aborted && failed) failedSinceAbort = true;
       if (unsettled.length === 0) signal.removeEventListener('abort', cancelRunning);
+      else if (signal.aborted && !failedSinceAbort) cancelRunning(); // the cancel missed it
     }
   };
 }

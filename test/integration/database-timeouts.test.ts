@@ -106,6 +106,69 @@ describe('database limits (SPEC §4.5)', () => {
     );
   });
 
+  it('cancels an abandoned attempt waiting in its writes, sent together, and leaves no transaction behind', async () => {
+    const url = await createTestDatabase();
+    const sql = testSql(url);
+    const service = pool(url, { lockTimeoutMs: 300_000, statementTimeoutMs: 600_000 });
+    await createTenantRepository(service.db).save({
+      tenantId: 'tenant-a',
+      taskTypes: ['collections'],
+    });
+    const request = update('c-writes');
+    // Another transaction has recorded the same event and not ended: the attempt's insert of
+    // it waits on that row, behind its customer upsert, with its outbox insert sent after it.
+    const holder = testSql(url);
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let recorded: () => void = () => {};
+    const isRecorded = new Promise<void>((resolve) => {
+      recorded = resolve;
+    });
+    const other = holder
+      .begin(async (tx) => {
+        await tx`
+          insert into processed_events (event_id, tenant_id, external_id, outcome)
+          values (${request.eventId}, 'tenant-a', 'c-writes', 'applied')`;
+        recorded();
+        await released;
+        throw new Error('rolled back by the test');
+      })
+      .catch(() => {});
+    await isRecorded;
+
+    const abandon = new AbortController();
+    const attempt = applyUpdateBatch(createUpdateBatchStore(service.db), [request], {
+      signal: abandon.signal,
+    });
+    await waitFor('the attempt to wait for the other transaction’s row', async () =>
+      (await sessionsOf(sql, service.applicationName)).some(
+        (session) => session.state === 'active' && session.wait_event_type === 'Lock',
+      ),
+    );
+    abandon.abort(new Error('abandoned by the test'));
+    const failure = await attempt.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failure !== undefined, 'the abandoned attempt did not commit');
+    await waitFor('the attempt’s session to be idle, out of any transaction', async () => {
+      const seen = await sessionsOf(sql, service.applicationName);
+      return seen.length > 0 && seen.every((session) => session.state === 'idle');
+    });
+    const [outbox] = await sql<{ count: number }[]>`select count(*)::int as count from outbox`;
+    assert.equal(outbox?.count, 0, 'nothing of the abandoned attempt was committed');
+
+    release();
+    await other;
+    const retried = await applyUpdateBatch(createUpdateBatchStore(service.db), [request]);
+    assert.deepEqual(
+      retried.outcomes.map((outcome) => outcome.kind),
+      ['applied'],
+    );
+  });
+
   it('ends a lock wait past the lock timeout as a transient failure', async () => {
     const url = await createTestDatabase();
     const service = pool(url, { lockTimeoutMs: 200, statementTimeoutMs: 60_000 });

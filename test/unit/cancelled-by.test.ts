@@ -5,53 +5,75 @@ import { sql } from 'drizzle-orm';
 import type { DatabaseTransaction } from '../../src/persistence/database.ts';
 import { cancelledBy, type SqlExecutor } from '../../src/persistence/prepared-sql.ts';
 
+interface Statement {
+  /** cancel() was called on it: postgres.js sent the server a cancel request */
+  cancelled: boolean;
+  /** the server ran it to the end */
+  succeed: () => void;
+  /** the server failed it: cancelled, or the transaction already aborted */
+  fail: () => void;
+}
+
 /**
- * A transaction's statements as postgres.js runs them: in the order sent, each settling after
- * the one before; `cancel()` fails the statement it is called on, as the server's 57014 does.
+ * A transaction's statements as the test's server answers them; each settles when the test
+ * says, as the server would, in turn. cancel() only records the request: whether the server
+ * acts on it is the test's to say.
  */
 function statementsInTurn() {
-  const sent: Array<{ cancel: () => void; settle: () => void; cancelled: boolean }> = [];
+  const sent: Statement[] = [];
   const execute = (<Row>() => {
-    let settle = () => {};
-    let fail = (_error: Error) => {};
+    const statement = { cancelled: false } as Statement;
     const pending = new Promise<Row[]>((resolve, reject) => {
-      settle = () => resolve([]);
-      fail = reject;
+      statement.succeed = () => resolve([]);
+      statement.fail = () => reject(new Error('canceling statement due to user request'));
     });
-    const statement = {
-      cancelled: false,
-      settle,
+    sent.push(statement);
+    return Object.assign(pending, {
       cancel: () => {
         statement.cancelled = true;
-        fail(new Error('canceling statement due to user request'));
       },
-    };
-    sent.push(statement);
-    return Object.assign(pending, { cancel: statement.cancel });
+    });
   }) as unknown as SqlExecutor;
   return { sent, execute };
 }
 
 const tx = {} as DatabaseTransaction;
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+const cancelledOf = (sent: Statement[]) => sent.map((statement) => statement.cancelled);
 
 describe('cancelledBy: an abandoned transaction', () => {
   it('cancels the statement running, the oldest unsettled, and none queued behind it', async () => {
     const { sent, execute } = statementsInTurn();
     const abandon = new AbortController();
     const run = cancelledBy(abandon.signal, execute);
-    const first = run(tx, sql`select 1`);
-    const second = run(tx, sql`select 2`);
-    const third = run(tx, sql`select 3`);
-    sent[0]?.settle();
-    await first;
+    const statements = [run(tx, sql`select 1`), run(tx, sql`select 2`), run(tx, sql`select 3`)];
+    const allSettled = Promise.allSettled(statements);
+    sent[0]?.succeed();
+    await statements[0];
     abandon.abort(new Error('abandoned'));
-    assert.deepEqual(
-      sent.map((statement) => statement.cancelled),
-      [false, true, false],
-    );
-    await assert.rejects(second, /canceling statement/);
-    sent[2]?.settle(); // the server fails it on its own (the transaction is aborted)
-    await third;
+    assert.deepEqual(cancelledOf(sent), [false, true, false]);
+    sent[1]?.fail();
+    sent[2]?.fail(); // the transaction is aborted: the server fails the rest on its own
+    await allSettled;
+    assert.deepEqual(cancelledOf(sent), [false, true, false]);
+  });
+
+  it('cancels the next in its turn when the server ignored the cancel (it came between two)', async () => {
+    const { sent, execute } = statementsInTurn();
+    const abandon = new AbortController();
+    const run = cancelledBy(abandon.signal, execute);
+    const statements = [run(tx, sql`select 1`), run(tx, sql`select 2`), run(tx, sql`select 3`)];
+    const allSettled = Promise.allSettled(statements);
+    abandon.abort(new Error('abandoned'));
+    assert.deepEqual(cancelledOf(sent), [true, false, false]);
+    sent[0]?.succeed(); // it had ended when the cancel came
+    await settle();
+    assert.deepEqual(cancelledOf(sent), [true, true, false]);
+    sent[1]?.fail();
+    await settle();
+    sent[2]?.fail();
+    await allSettled;
+    assert.deepEqual(cancelledOf(sent), [true, true, false], 'nothing more once one failed');
   });
 
   it('refuses statements asked for after the abort, and leaves no listener behind', async () => {
@@ -60,7 +82,7 @@ describe('cancelledBy: an abandoned transaction', () => {
     const run = cancelledBy(abandon.signal, execute);
     const done = run(tx, sql`select 1`);
     assert.equal(getEventListeners(abandon.signal, 'abort').length, 1);
-    sent[0]?.settle();
+    sent[0]?.succeed();
     await done;
     assert.equal(getEventListeners(abandon.signal, 'abort').length, 0);
     abandon.abort(new Error('abandoned'));
