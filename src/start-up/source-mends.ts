@@ -7,7 +7,7 @@ export type SourceFix = readonly [broken: string, mended: string];
 
 /** The fixes of the files whose URL `file` matches. */
 export interface SourceMend {
-  readonly file: RegExp;
+  readonly file: { test(url: string): boolean };
   readonly fixes: readonly SourceFix[];
 }
 

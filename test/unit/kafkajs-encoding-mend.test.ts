@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -51,6 +52,14 @@ describe('the kafkajs encoding mend', () => {
     const installed = JSON.parse(readFileSync(join(kafkajsDirectory, 'package.json'), 'utf8'));
     assert.equal(installed.version, MENDED_KAFKAJS_VERSION);
     verifyKafkajsMend(kafkajsDirectory);
+  });
+
+  it('is what this process runs: the preload of every test file mended kafkajs as it loaded', () => {
+    const loaded = createRequire(import.meta.url);
+    const Encoder = loaded('kafkajs/src/protocol/encoder');
+    assert.match(String(Encoder.prototype.writeUVarInt), /this\.ensureAvailable\(5\)/);
+    assert.match(String(loaded('kafkajs/src/producer/groupMessagesPerPartition')), /current\.push/);
+    assert.match(String(loaded('kafkajs/src/protocol/recordBatch/crc32C')), /=> crc32c\(buffer\)/);
   });
 
   it('is idempotent', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   applyFixes,
   packageVersion,
@@ -139,10 +140,16 @@ module.exports = buffer => crc32c(buffer)`,
   ],
 };
 
-const MENDS = Object.entries(FIXES_BY_FILE).map(([file, fixes]) => ({
-  file: new RegExp(`/node_modules/kafkajs/${file.replaceAll('.', '\\.')}$`),
-  fixes,
-}));
+/**
+ * The mends of the files of the kafkajs in `kafkajsDirectory`, and of no other copy (a nested
+ * kafkajs of another version, which nothing checked, is left as it is).
+ */
+function mendsOf(kafkajsDirectory: string) {
+  return Object.entries(FIXES_BY_FILE).map(([file, fixes]) => {
+    const url = pathToFileURL(join(kafkajsDirectory, file)).href;
+    return { file: { test: (loaded: string) => loaded === url }, fixes };
+  });
+}
 
 /** The installed kafkajs is not the one the mend was written for. */
 export class KafkajsMendError extends Error {
@@ -169,7 +176,7 @@ export function installKafkajsEncodingMend(kafkajsDirectory = installedKafkajsDi
   verifyKafkajsMend(kafkajsDirectory);
   verifyNativeCrc32c();
   installed = true;
-  registerSourceMends(MENDS, (source, fixes) =>
+  registerSourceMends(mendsOf(kafkajsDirectory), (source, fixes) =>
     applyFixes(source, fixes, () => new KafkajsMendError('kafkajs changed under its mend')),
   );
 }
