@@ -87,7 +87,7 @@ export function installPostgresDriverFix(driverDirectory = installedDriverDirect
   if (installed) return;
   verifyDriverFix(driverDirectory);
   installed = true;
-  registerSourceMends([{ file: DRIVER_CONNECTION, fixes: FIXES }], mendDriverSource);
+  registerSourceMends([{ matches: (url) => DRIVER_CONNECTION.test(url), mend: mendDriverSource }]);
 }
 
 /** Throws a DriverFixError unless every fix applies to both builds in `driverDirectory`. */

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 /** One change to a dependency's source: the text as released, and the text run instead. */
 export type SourceFix = readonly [broken: string, mended: string];
 
-/** The fixes of the files whose URL `file` matches. */
+/** What a dependency's file runs instead of its source: for the files `matches` names. */
 export interface SourceMend {
-  readonly file: { test(url: string): boolean };
-  readonly fixes: readonly SourceFix[];
+  matches(url: string): boolean;
+  mend(source: string): string;
 }
 
 /** How many of `fixes` neither apply to nor are already in `source`. */
@@ -39,17 +39,14 @@ export function applyFixes(
  * first that every fix applies (so a mismatch is one line at start-up, not a throw from a
  * loader deep inside some import).
  */
-export function registerSourceMends(
-  mends: readonly SourceMend[],
-  mend: (source: string, fixes: readonly SourceFix[]) => string,
-): void {
+export function registerSourceMends(mends: readonly SourceMend[]): void {
   registerHooks({
     load(url, context, nextLoad) {
       const result = nextLoad(url, context);
       if (result.source === undefined || result.source === null) return result;
-      const matching = mends.find(({ file }) => file.test(url));
+      const matching = mends.find((mend) => mend.matches(url));
       if (matching === undefined) return result;
-      return { ...result, source: mend(String(result.source), matching.fixes) };
+      return { ...result, source: matching.mend(String(result.source)) };
     },
   });
 }

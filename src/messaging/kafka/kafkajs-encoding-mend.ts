@@ -7,6 +7,7 @@ import {
   packageVersion,
   registerSourceMends,
   type SourceFix,
+  type SourceMend,
   unappliedFixes,
 } from '../../start-up/source-mends.ts';
 
@@ -144,10 +145,13 @@ module.exports = buffer => crc32c(buffer)`,
  * The mends of the files of the kafkajs in `kafkajsDirectory`, and of no other copy (a nested
  * kafkajs of another version, which nothing checked, is left as it is).
  */
-function mendsOf(kafkajsDirectory: string) {
-  return Object.entries(FIXES_BY_FILE).map(([file, fixes]) => {
+function mendsOf(kafkajsDirectory: string): SourceMend[] {
+  return MENDED_KAFKAJS_FILES.map((file) => {
     const url = pathToFileURL(join(kafkajsDirectory, file)).href;
-    return { file: { test: (loaded: string) => loaded === url }, fixes };
+    return {
+      matches: (loaded) => loaded === url,
+      mend: (source) => mendKafkajsSource(file, source),
+    };
   });
 }
 
@@ -176,9 +180,7 @@ export function installKafkajsEncodingMend(kafkajsDirectory = installedKafkajsDi
   verifyKafkajsMend(kafkajsDirectory);
   verifyNativeCrc32c();
   installed = true;
-  registerSourceMends(mendsOf(kafkajsDirectory), (source, fixes) =>
-    applyFixes(source, fixes, () => new KafkajsMendError('kafkajs changed under its mend')),
-  );
+  registerSourceMends(mendsOf(kafkajsDirectory));
 }
 
 /** Throws a KafkajsMendError unless every fix applies to the kafkajs in `kafkajsDirectory`. */
