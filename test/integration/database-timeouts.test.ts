@@ -6,11 +6,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql as drizzleSql } from 'drizzle-orm';
+import { TransactionRollbackError } from 'drizzle-orm/errors';
 import { applyUpdateBatch } from '../../src/application/apply-update-batch.ts';
 import { parseCustomerUpdateRequested } from '../../src/contracts/customer-update-requested.ts';
 import { canRetry, databaseConflictOf } from '../../src/errors.ts';
 import { lockCustomers } from '../../src/persistence/customer-lock.ts';
-import { connectDatabase, type DatabaseTimeouts } from '../../src/persistence/database.ts';
+import {
+  connectDatabase,
+  type DatabaseTimeouts,
+  type DatabaseTransaction,
+} from '../../src/persistence/database.ts';
 import { createTenantRepository } from '../../src/persistence/tenant-repository.ts';
 import { createUpdateBatchStore } from '../../src/persistence/update-batch-store.ts';
 import { registerCleanup } from '../support/cleanup.ts';
@@ -33,32 +38,79 @@ function update(externalId: string) {
   return result.request;
 }
 
-/** Holds the customer's lock, as a slow writer of that customer would, until released. */
-async function holdCustomerLock(url: string, externalId: string) {
+/**
+ * Runs `work` in a transaction on a connection of its own and keeps the transaction open (what
+ * it locked or wrote stays locked, unseen by others) until the returned function is called,
+ * which rolls it back.
+ */
+async function holdTransaction(url: string, work: (tx: DatabaseTransaction) => Promise<unknown>) {
   const holder = pool(url, {});
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  let locked: () => void = () => {};
-  const isLocked = new Promise<void>((resolve) => {
-    locked = resolve;
+  let held: () => void = () => {};
+  const isHeld = new Promise<void>((resolve) => {
+    held = resolve;
   });
-  const transaction = holder.db.transaction(async (tx) => {
-    await lockCustomers(tx, [{ tenantId: 'tenant-a', externalId }]);
-    locked();
-    await released;
-  });
-  await isLocked;
+  const transaction = holder.db
+    .transaction(async (tx) => {
+      await work(tx);
+      held();
+      await released;
+      tx.rollback();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof TransactionRollbackError)) throw error;
+    });
+  await isHeld;
   return async () => {
     release();
     await transaction;
   };
 }
 
+/** Holds the customer's lock, as a slow writer of that customer would, until released. */
+function holdCustomerLock(url: string, externalId: string) {
+  return holdTransaction(url, (tx) => lockCustomers(tx, [{ tenantId: 'tenant-a', externalId }]));
+}
+
 async function sessionsOf(sql: ReturnType<typeof testSql>, applicationName: string) {
   return sql<{ state: string | null; wait_event_type: string | null }[]>`
     select state, wait_event_type from pg_stat_activity where application_name = ${applicationName}`;
+}
+
+/**
+ * Starts an attempt, waits until its session waits for a lock (`waitingFor`), abandons it, and
+ * checks that it failed and that its session went back to the pool idle, out of any transaction.
+ */
+async function abandonWhileItWaits(
+  sql: ReturnType<typeof testSql>,
+  applicationName: string,
+  waitingFor: string,
+  start: (signal: AbortSignal) => Promise<unknown>,
+) {
+  const abandon = new AbortController();
+  const attempt = start(abandon.signal);
+  await waitFor(`the attempt to wait for ${waitingFor}`, async () =>
+    (await sessionsOf(sql, applicationName)).some(
+      (session) => session.state === 'active' && session.wait_event_type === 'Lock',
+    ),
+  );
+  abandon.abort(new Error('abandoned by the test'));
+  const failure = await attempt.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(failure !== undefined, 'the abandoned attempt did not commit');
+  const sessions = await waitFor(
+    'the attempt’s session to be idle, out of any transaction',
+    async () => {
+      const seen = await sessionsOf(sql, applicationName);
+      return seen.every((session) => session.state === 'idle') && seen;
+    },
+  );
+  assert.ok(sessions.length > 0, 'its connection stays in the pool');
 }
 
 describe('database limits (SPEC §4.5)', () => {
@@ -74,28 +126,9 @@ describe('database limits (SPEC §4.5)', () => {
     const releaseLock = await holdCustomerLock(url, 'c-wedged');
     const store = createUpdateBatchStore(service.db);
 
-    const abandon = new AbortController();
-    const attempt = applyUpdateBatch(store, [update('c-wedged')], { signal: abandon.signal });
-    await waitFor('the attempt to wait for the customer’s lock', async () =>
-      (await sessionsOf(sql, service.applicationName)).some(
-        (session) => session.state === 'active' && session.wait_event_type === 'Lock',
-      ),
+    await abandonWhileItWaits(sql, service.applicationName, 'the customer’s lock', (signal) =>
+      applyUpdateBatch(store, [update('c-wedged')], { signal }),
     );
-    abandon.abort(new Error('abandoned by the test'));
-    const failure = await attempt.then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    assert.ok(failure !== undefined, 'the abandoned attempt did not commit');
-
-    const sessions = await waitFor(
-      'the attempt’s session to be idle, out of any transaction',
-      async () => {
-        const seen = await sessionsOf(sql, service.applicationName);
-        return seen.every((session) => session.state === 'idle') && seen;
-      },
-    );
-    assert.ok(sessions.length > 0, 'its connection stays in the pool');
     await releaseLock();
 
     // The pool is usable, and the retry applies the update (once).
@@ -117,52 +150,23 @@ describe('database limits (SPEC §4.5)', () => {
     const request = update('c-writes');
     // Another transaction has recorded the same event and not ended: the attempt's insert of
     // it waits on that row, behind its customer upsert, with its outbox insert sent after it.
-    const holder = testSql(url);
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let recorded: () => void = () => {};
-    const isRecorded = new Promise<void>((resolve) => {
-      recorded = resolve;
-    });
-    const other = holder
-      .begin(async (tx) => {
-        await tx`
-          insert into processed_events (event_id, tenant_id, external_id, outcome)
-          values (${request.eventId}, 'tenant-a', 'c-writes', 'applied')`;
-        recorded();
-        await released;
-        throw new Error('rolled back by the test');
-      })
-      .catch(() => {});
-    await isRecorded;
-
-    const abandon = new AbortController();
-    const attempt = applyUpdateBatch(createUpdateBatchStore(service.db), [request], {
-      signal: abandon.signal,
-    });
-    await waitFor('the attempt to wait for the other transaction’s row', async () =>
-      (await sessionsOf(sql, service.applicationName)).some(
-        (session) => session.state === 'active' && session.wait_event_type === 'Lock',
-      ),
+    const rollBackOther = await holdTransaction(url, (tx) =>
+      tx.execute(drizzleSql`
+        insert into processed_events (event_id, tenant_id, external_id, outcome)
+        values (${request.eventId}, 'tenant-a', 'c-writes', 'applied')`),
     );
-    abandon.abort(new Error('abandoned by the test'));
-    const failure = await attempt.then(
-      () => undefined,
-      (error: unknown) => error,
+    const store = createUpdateBatchStore(service.db);
+    await abandonWhileItWaits(
+      sql,
+      service.applicationName,
+      'the other transaction’s row',
+      (signal) => applyUpdateBatch(store, [request], { signal }),
     );
-    assert.ok(failure !== undefined, 'the abandoned attempt did not commit');
-    await waitFor('the attempt’s session to be idle, out of any transaction', async () => {
-      const seen = await sessionsOf(sql, service.applicationName);
-      return seen.length > 0 && seen.every((session) => session.state === 'idle');
-    });
     const [outbox] = await sql<{ count: number }[]>`select count(*)::int as count from outbox`;
     assert.equal(outbox?.count, 0, 'nothing of the abandoned attempt was committed');
 
-    release();
-    await other;
-    const retried = await applyUpdateBatch(createUpdateBatchStore(service.db), [request]);
+    await rollBackOther();
+    const retried = await applyUpdateBatch(store, [request]);
     assert.deepEqual(
       retried.outcomes.map((outcome) => outcome.kind),
       ['applied'],
