@@ -41,13 +41,18 @@ const tx = {} as DatabaseTransaction;
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 const cancelledOf = (sent: Statement[]) => sent.map((statement) => statement.cancelled);
 
+/** Three statements of one transaction asked for at once, tied to `abandon`. */
+function threeStatementsAsked() {
+  const { sent, execute } = statementsInTurn();
+  const abandon = new AbortController();
+  const run = cancelledBy(abandon.signal, execute);
+  const statements = [run(tx, sql`select 1`), run(tx, sql`select 2`), run(tx, sql`select 3`)];
+  return { sent, abandon, statements, allSettled: Promise.allSettled(statements) };
+}
+
 describe('cancelledBy: an abandoned transaction', () => {
   it('cancels the statement running, the oldest unsettled, and none queued behind it', async () => {
-    const { sent, execute } = statementsInTurn();
-    const abandon = new AbortController();
-    const run = cancelledBy(abandon.signal, execute);
-    const statements = [run(tx, sql`select 1`), run(tx, sql`select 2`), run(tx, sql`select 3`)];
-    const allSettled = Promise.allSettled(statements);
+    const { sent, abandon, statements, allSettled } = threeStatementsAsked();
     sent[0]?.succeed();
     await statements[0];
     abandon.abort(new Error('abandoned'));
@@ -59,11 +64,7 @@ describe('cancelledBy: an abandoned transaction', () => {
   });
 
   it('cancels the next in its turn when the server ignored the cancel (it came between two)', async () => {
-    const { sent, execute } = statementsInTurn();
-    const abandon = new AbortController();
-    const run = cancelledBy(abandon.signal, execute);
-    const statements = [run(tx, sql`select 1`), run(tx, sql`select 2`), run(tx, sql`select 3`)];
-    const allSettled = Promise.allSettled(statements);
+    const { sent, abandon, allSettled } = threeStatementsAsked();
     abandon.abort(new Error('abandoned'));
     assert.deepEqual(cancelledOf(sent), [true, false, false]);
     sent[0]?.succeed(); // it had ended when the cancel came
