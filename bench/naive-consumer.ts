@@ -39,6 +39,7 @@ export async function measureNaiveConsumer(options: {
   });
   const store = createUpdateBatchStore(database.db, {
     execute: options.prepared ? executePrepared : executeUnprepared,
+    drizzleTransactions: true,
   });
   const decoder = createJsonUpdateRequestDecoder({ maxMessageBytes: 64 * 1024 });
   const producer = options.kafka.producer();

@@ -97,6 +97,8 @@ export const SERVICE_FAILURE_CODES = {
   attemptTimedOut: 'attempt.timed_out',
   /** another transaction recorded one of the chunk's eventIds first; retried, then a duplicate */
   applyConcurrentDuplicate: 'apply.concurrent_duplicate',
+  /** the server answered a chunk's COMMIT with ROLLBACK: one of its statements had failed; retried */
+  applyTransactionRolledBack: 'apply.transaction_rolled_back',
   /** the relay's lease connection ended while it relayed; it joins again */
   outboxLeaseLost: 'outbox.lease_lost',
   /** a store made without a lease database was asked to relay (a programming error) */

@@ -16,6 +16,7 @@ import {
   type EnrichmentQueue,
   runEnrichmentJob,
 } from '../application/run-enrichment-job.ts';
+import { createWakeUpCall } from '../application/wake-up-call.ts';
 import { ENRICHMENT_FAILURE_CODES } from '../contracts/error-codes.ts';
 import { CustomerSyncError, canRetry } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -74,7 +75,7 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
   const breakers = createTenantCircuitBreakers(options.breaker, now, onBreakerTransition);
   const inFlight = new Set<Promise<void>>();
   const hardStop = new AbortController();
-  let wakeUp = new AbortController();
+  const { wake, idle } = createWakeUpCall();
   let running = false;
   let loop: Promise<void> | undefined;
   let sampler: NodeJS.Timeout | undefined;
@@ -89,15 +90,6 @@ export function createEnrichmentWorker(options: EnrichmentWorkerOptions): Enrich
           ? 'lending-system circuit half-open: trying one call'
           : 'lending-system circuit closed';
     (to === 'open' ? log.warn.bind(log) : log.info.bind(log))({ tenantId, from, to }, message);
-  }
-
-  function wake() {
-    wakeUp.abort();
-  }
-
-  async function idle(ms: number) {
-    await sleep(ms, wakeUp.signal);
-    if (wakeUp.signal.aborted) wakeUp = new AbortController();
   }
 
   /** The lending system as seen through the tenant's breaker: every answer is recorded. */

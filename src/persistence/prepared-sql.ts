@@ -84,7 +84,7 @@ export function cancelledBy(signal: AbortSignal | undefined, execute: SqlExecuto
 }
 
 /** drizzle's postgres-js session keeps its postgres.js client (in a transaction, the transaction's). */
-function clientOf(handle: Database | DatabaseTransaction): Sql {
+export function clientOf(handle: Database | DatabaseTransaction): Sql {
   const client = (handle._.session as unknown as { client?: Sql }).client;
   if (client === undefined) throw new Error('not a drizzle postgres-js database or transaction');
   return client;

@@ -15,6 +15,14 @@ export interface TcpProxy {
   restore(): void;
   /** connections forwarded right now */
   openConnections(): number;
+  /**
+   * The server's answers are kept back until `releaseReplies`, so a test can see what a client
+   * sends before it has heard back; what clients send still goes through.
+   */
+  holdReplies(): void;
+  releaseReplies(): void;
+  /** everything clients have sent through the proxy so far, as latin1 text */
+  sentText(): string;
   close(): Promise<void>;
 }
 
@@ -26,6 +34,8 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
   let isCut = false;
+  let heldReplies: Array<{ client: Socket; chunk: Buffer }> | undefined;
+  const sent: Buffer[] = [];
 
   const server: Server = createServer((client) => {
     if (isCut) {
@@ -42,8 +52,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      sent.push(chunk);
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (heldReplies) heldReplies.push({ client, chunk });
+      else client.write(chunk);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -72,6 +88,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       isCut = false;
     },
     openConnections: () => pairs.size,
+    holdReplies() {
+      heldReplies ??= [];
+    },
+    releaseReplies() {
+      const held = heldReplies ?? [];
+      heldReplies = undefined;
+      for (const { client, chunk } of held) if (!client.destroyed) client.write(chunk);
+    },
+    sentText: () => Buffer.concat(sent).toString('latin1'),
     close: () =>
       new Promise<void>((resolve) => {
         proxy.cut();

@@ -1,6 +1,7 @@
 import type { Message } from 'kafkajs';
 import type { OutboxEntry, OutboxStore, RelayLease } from '../../application/outbox.ts';
-import { type BackoffSettings, backoffDelayMs, sleep } from '../../application/retry-policy.ts';
+import { type BackoffSettings, backoffDelayMs } from '../../application/retry-policy.ts';
+import { createWakeUpCall } from '../../application/wake-up-call.ts';
 import { CUSTOMER_UPDATED_TYPE } from '../../contracts/customer-updated.ts';
 import { kafkaKeyOf } from '../../domain/customer-key.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -59,18 +60,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const log = options.logger.child({ component: 'outbox-relay' });
   let lease: RelayLease | undefined;
   let running = false;
-  let wakeUp: AbortController = new AbortController();
+  const { wake, idle } = createWakeUpCall();
   let loop: Promise<void> | undefined;
   let drainDeadline = Number.POSITIVE_INFINITY;
-
-  function wake() {
-    wakeUp.abort();
-  }
-
-  async function idle(ms: number) {
-    await sleep(ms, wakeUp.signal);
-    if (wakeUp.signal.aborted) wakeUp = new AbortController();
-  }
 
   async function toMessage(
     entry: OutboxEntry,
