@@ -28,6 +28,10 @@ import {
  * once with CONNECTION_CLOSED, and a close settles whatever is left and forgets the query it
  * was answering.
  *
+ * And it leaves Node's default on its sockets, Nagle's algorithm on (libpq turns it off): a
+ * transaction's statements sent together go out in several writes, and each write after the
+ * first waits for the server to acknowledge the one before. Mended: TCP_NODELAY, as libpq.
+ *
  * A database outage must be a retry, never a crash or a hang (SPEC §4.5), so until a fixed
  * release exists the driver's source is mended as it loads. The fix is written for exactly
  * postgres.js 3.4.9 (pinned in package.json); every entry point (the CLI and service, the
@@ -51,6 +55,10 @@ const FIXES: readonly SourceFix[] = [
   [
     "return queryError(q, Errors.connection('CONNECTION_DESTROYED', options))\n\n    if (stream)",
     "return queryError(q, Errors.connection('CONNECTION_DESTROYED', options))\n\n    if (socket === null || socket.destroyed)\n      return queryError(q, Errors.connection('CONNECTION_CLOSED', options, socket))\n\n    if (stream)",
+  ],
+  [
+    ': new net.Socket()\n    } catch (e) {',
+    ': new net.Socket().setNoDelay(true)\n    } catch (e) {',
   ],
   [
     "!hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))",

@@ -68,7 +68,7 @@ describe('the postgres.js socket-close fix', () => {
           error instanceof DriverFixError &&
           !error.message.includes('\n') &&
           /postgres\.js 3\.5\.0 is not the version/.test(error.message) &&
-          /1 of its 5 fixes do not apply to cjs\/src\/connection\.js/.test(error.message),
+          /1 of its 6 fixes do not apply to cjs\/src\/connection\.js/.test(error.message),
       );
       assert.throws(() => mendDriverSource(readFileSync(file, 'utf8')), DriverFixError);
     });

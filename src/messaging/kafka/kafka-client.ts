@@ -12,6 +12,7 @@ import { installRecordBatchGuard } from '../consumer/unreadable-record-batches.t
 import { CODEC_IDS, type CodecName, KAFKA_CODECS, unknownCodec } from './kafka-codecs.ts';
 import { checkKafkaTls } from './kafka-tls-check.ts';
 import { Murmur2Partitioner } from './murmur2-partitioner.ts';
+import { noDelaySocketFactory } from './no-delay-socket-factory.ts';
 
 export const COMPRESSION_TYPE_OF: Record<OutputCompression, CompressionTypes> = {
   none: CompressionTypes.None,
@@ -86,6 +87,7 @@ export function createKafka(
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
     retry,
+    socketFactory: noDelaySocketFactory,
   };
   if (config.kafka.sasl) options.sasl = config.kafka.sasl as SASLOptions;
   const kafka = new Kafka(options);
