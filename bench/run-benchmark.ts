@@ -126,7 +126,8 @@ export async function runBenchmark(
       messages,
       partitions: options.partitions,
       chunkSize: DEFAULT_CHUNK_SIZE,
-      concurrency: serviceDefaults.partitionsConsumedConcurrently,
+      // one transaction per worker: as many as the service has in flight
+      concurrency: serviceDefaults.transactionsConcurrently,
       poolMax: serviceDefaults.poolMax,
       maxDocumentBytes: serviceDefaults.maxDocumentBytes,
     });
@@ -355,6 +356,7 @@ export async function runBenchmark(
         warmupEvents: options.warmupEvents,
         naiveStatements: options.naivePrepared ? 'prepared' : 'unprepared (drizzle default)',
         partitionsConsumedConcurrently: serviceDefaults.partitionsConsumedConcurrently,
+        transactionsConcurrently: serviceDefaults.transactionsConcurrently,
         databasePoolMax: serviceDefaults.poolMax,
         ...imageRuntimeEnvironment(),
         ...options.serviceEnv,
@@ -394,6 +396,7 @@ function serviceConfigDefaults(serviceEnv: Record<string, string>) {
   if (!loaded.ok) throw new Error(`bad service environment: ${loaded.problems.join('; ')}`);
   return {
     partitionsConsumedConcurrently: loaded.config.kafka.partitionsConsumedConcurrently,
+    transactionsConcurrently: loaded.config.kafka.transactionsConcurrently,
     poolMax: loaded.config.database.poolMax,
     maxDocumentBytes: loaded.config.customerMaxDocumentBytes,
   };

@@ -217,6 +217,7 @@ async function startComponents(
     groupId: config.kafka.groupId,
     topic: config.topics.updateRequested,
     partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+    transactionsConcurrently: config.kafka.transactionsConcurrently,
     maxBytesPerPartition: config.kafka.maxBytesPerPartition,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     decoder: formats.decoder,

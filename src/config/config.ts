@@ -150,7 +150,11 @@ const environmentSchema = z
     // failover takes, so that a replica started meanwhile need not crash-loop. 0: for ever.
     STARTUP_TIMEOUT_MS: integerText(0, 86_400_000).default(300_000),
     MAX_MESSAGE_BYTES: integerText(1_024, 10_485_760).default(65_536),
-    CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(4),
+    // Partitions are cheap to handle at once (kafkajs workers): at light load a fetch's small
+    // chunks then share one transaction instead of waiting for a second wave of workers. What
+    // costs memory and connections is transactions in flight, limited on their own.
+    CONSUMER_PARTITIONS_CONCURRENTLY: integerText(1, 256).default(16),
+    CONSUMER_TRANSACTIONS_CONCURRENTLY: integerText(1, 256).default(4),
     // 256 KiB is ~800 typical events, more than a chunk: fetching 1 MiB per partition held
     // 30-40 MiB more of fetched messages for no throughput (SPEC §9, docs/performance.md).
     // A record batch larger than this still arrives, but alone in its fetch (Kafka's rule):
@@ -370,6 +374,8 @@ function toConfig(env: Environment) {
       topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
       partitionsConsumedConcurrently: env.CONSUMER_PARTITIONS_CONCURRENTLY,
+      /** CONSUMER_TRANSACTIONS_CONCURRENTLY: chunk transactions in flight at once per replica */
+      transactionsConcurrently: env.CONSUMER_TRANSACTIONS_CONCURRENTLY,
       maxBytesPerPartition: env.CONSUMER_MAX_BYTES_PER_PARTITION,
       /** how long the group waits for a replica that stopped heartbeating (kill -9) */
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,

@@ -35,7 +35,7 @@ const kinds = (batch: AppliedBatch) => batch.outcomes.map((outcome) => outcome.k
 describe('partitions sharing transactions (shared-transactions.ts)', () => {
   it('applies chunks that arrive together in one transaction and gives each chunk its own outcomes, in its order', async () => {
     const database = recordingDatabase();
-    const apply = sharingTransactions(database.apply, { maxRequests: 500 });
+    const apply = sharingTransactions(database.apply, { maxRequests: 500, maxTransactions: 4 });
     const [a, b, c] = await Promise.all([
       apply(requests('a', 3)),
       apply([...requests('b-same', 2), ...requests('b', 1)]),
@@ -56,7 +56,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
 
   it('never puts more than maxRequests into one transaction; a full chunk goes alone', async () => {
     const database = recordingDatabase();
-    const apply = sharingTransactions(database.apply, { maxRequests: 4 });
+    const apply = sharingTransactions(database.apply, { maxRequests: 4, maxTransactions: 4 });
     await Promise.all([
       apply(requests('full', 4)),
       apply(requests('x', 3)),
@@ -70,7 +70,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
 
   it('a chunk that arrives alone is applied alone, in the next turn of the event loop', async () => {
     const database = recordingDatabase();
-    const apply = sharingTransactions(database.apply, { maxRequests: 500 });
+    const apply = sharingTransactions(database.apply, { maxRequests: 500, maxTransactions: 4 });
     assert.deepEqual(kinds(await apply(requests('only', 2))), ['applied', 'applied']);
     assert.deepEqual(kinds(await apply(requests('later', 1))), ['applied']);
     assert.deepEqual(database.transactions, [['only-0', 'only-1'], ['later-0']]);
@@ -78,7 +78,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
 
   it('when the shared transaction fails, each chunk is applied on its own: only the poisoned one fails', async () => {
     const database = recordingDatabase();
-    const apply = sharingTransactions(database.apply, { maxRequests: 500 });
+    const apply = sharingTransactions(database.apply, { maxRequests: 500, maxTransactions: 4 });
     const [clean, poisoned] = await Promise.allSettled([
       apply(requests('clean', 2)),
       apply([...requests('ok', 1), ...requests('poison', 1)]),
@@ -99,7 +99,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
 
   it('an abandoned attempt abandons the shared transaction; the other chunks are applied without it', async () => {
     const database = recordingDatabase();
-    const apply = sharingTransactions(database.apply, { maxRequests: 500 });
+    const apply = sharingTransactions(database.apply, { maxRequests: 500, maxTransactions: 4 });
     const abandoned = new AbortController();
     const both = Promise.allSettled([
       apply(requests('kept', 1)),
@@ -119,7 +119,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
 
   it('an attempt abandoned before it is shared goes alone and fails at once', async () => {
     const database = recordingDatabase();
-    const apply = sharingTransactions(database.apply, { maxRequests: 500 });
+    const apply = sharingTransactions(database.apply, { maxRequests: 500, maxTransactions: 4 });
     const abandoned = AbortSignal.abort(new Error('attempt timed out'));
     const [kept, gone] = await Promise.allSettled([
       apply(requests('kept', 1)),
@@ -137,7 +137,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
         transactions.push(batch.length);
         throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
       },
-      { maxRequests: 500 },
+      { maxRequests: 500, maxTransactions: 4 },
     );
     const results = await Promise.allSettled([apply(requests('a', 2)), apply(requests('b', 1))]);
     assert.deepEqual(
@@ -154,7 +154,7 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
         for (const request of batch) seen.push(contextOf?.(request.eventId)?.traceparent);
         return { outcomes: batch.map(() => ({ kind: 'unchanged' }) as const), announced: 0 };
       },
-      { maxRequests: 500 },
+      { maxRequests: 500, maxTransactions: 4 },
     );
     const contextOf = (prefix: string) => (eventId: string) =>
       eventId.startsWith(prefix) ? { traceparent: `from-${prefix}` } : undefined;
@@ -164,5 +164,25 @@ describe('partitions sharing transactions (shared-transactions.ts)', () => {
       apply(requests('c', 1), undefined, contextOf('c')),
     ]);
     assert.deepEqual(seen, ['from-a', undefined, 'from-c']);
+  });
+
+  it('has at most maxTransactions in flight; the others wait their turn, in order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const started: string[] = [];
+    const apply = sharingTransactions(
+      async (batch) => {
+        started.push(batch[0]?.eventId ?? '');
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+        return { outcomes: batch.map(() => ({ kind: 'unchanged' }) as const), announced: 0 };
+      },
+      { maxRequests: 3, maxTransactions: 2 },
+    );
+    // Full chunks go alone: five transactions asked for at once.
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((prefix) => apply(requests(prefix, 3))));
+    assert.equal(most, 2);
+    assert.deepEqual(started, ['a-0', 'b-0', 'c-0', 'd-0', 'e-0']);
   });
 });

@@ -279,7 +279,9 @@ async function runReplay(context: {
         topic: context.topic,
         groupId: context.groupId,
         ranges: context.ranges,
-        partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+        // Each replayed chunk is a transaction of its own: as many partitions at once as the
+        // service allows transactions in flight.
+        partitionsConsumedConcurrently: config.kafka.transactionsConcurrently,
         maxBytesPerPartition: config.kafka.maxBytesPerPartition,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
         signal: context.signal,

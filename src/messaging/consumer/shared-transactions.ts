@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { AppliedBatch, TraceContext } from '../../application/apply-update-batch.ts';
 import type { CustomerUpdateRequest } from '../../contracts/customer-update-requested.ts';
 import { canRetry } from '../../errors.ts';
@@ -20,6 +21,10 @@ interface WaitingChunk {
  * event loop now go together, up to `maxRequests` in all; a full chunk goes alone at once, so
  * under load nothing changes.
  *
+ * At most `maxTransactions` are in flight at once, the rest wait their turn in order: handling
+ * many partitions at once costs little, but each transaction holds a connection and its
+ * chunk's rows, so their number is what bounds the memory and the database's load.
+ *
  * What holds as before (SPEC §4): each chunk's requests keep their order (a customer lives in
  * one partition, so its events are all in one chunk); the shared transaction commits all of
  * them or none; and each chunk gets its own outcomes. When the shared transaction fails:
@@ -32,9 +37,12 @@ interface WaitingChunk {
  *   wait inside the attempt's deadline.
  */
 export function sharingTransactions(
-  apply: ApplyBatch,
-  options: { maxRequests: number },
+  unlimited: ApplyBatch,
+  options: { maxRequests: number; maxTransactions: number },
 ): ApplyBatch {
+  const inTurn = pLimit(options.maxTransactions);
+  const apply: ApplyBatch = (requests, signal, traceContextOf) =>
+    inTurn(() => unlimited(requests, signal, traceContextOf));
   let waiting: WaitingChunk[] = [];
   let waitingRequests = 0;
 
