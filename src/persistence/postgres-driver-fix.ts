@@ -29,8 +29,8 @@ import {
  * was answering.
  *
  * And it leaves Node's default on its sockets, Nagle's algorithm on (libpq turns it off): a
- * transaction's statements sent together go out in several writes, and each write after the
- * first waits for the server to acknowledge the one before. Mended: TCP_NODELAY, as libpq.
+ * transaction's statements sent together may go out in several writes, and a small one waits
+ * while the one before is unacknowledged. Mended: TCP_NODELAY, as libpq has it.
  *
  * A database outage must be a retry, never a crash or a hang (SPEC §4.5), so until a fixed
  * release exists the driver's source is mended as it loads. The fix is written for exactly
