@@ -76,3 +76,86 @@ describe('one chunk through the apply path, abandoned by its caller', () => {
     assert.deepEqual(published, []);
   });
 });
+
+describe('one chunk with a message that cannot be read', () => {
+  const good = anUpdateRequest().withExternalId('c-1').build();
+  const messages = [message(0, good), message(1, { not: 'an update request' })];
+  const log = createLogger({ level: 'silent' });
+
+  /** A test's gate: `open()` lets whatever awaits `opened` go on. */
+  function gate() {
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { opened, open };
+  }
+
+  it('sends its dead letter while the transaction runs, and returns only once both are done', async () => {
+    const transaction = gate();
+    const acknowledged = gate();
+    const events: string[] = [];
+    const processChunk = createUpdateChunkProcessor({
+      decoder: createJsonUpdateRequestDecoder({ maxMessageBytes: 1_000_000 }),
+      applyBatch: async (requests) => {
+        events.push('transaction started');
+        await transaction.opened;
+        events.push('transaction committed');
+        return { outcomes: requests.map(() => ({ kind: 'unchanged' as const })), announced: 0 };
+      },
+      deadLetters: {
+        publish: async (letters) => {
+          if (letters.length === 0) return;
+          events.push(`dead letter sent: ${letters.map((letter) => letter.message.offset)}`);
+          await acknowledged.opened;
+          events.push('dead letter acknowledged');
+        },
+      },
+      metrics: createMetrics(),
+    });
+    let returned = false;
+    const processed = processChunk({ topic: 't', partition: 0, messages, log }).then((outcomes) => {
+      returned = true;
+      return outcomes;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, ['dead letter sent: 1', 'transaction started']);
+    transaction.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(returned, false, 'the offset may not move before the dead letter is acknowledged');
+    acknowledged.open();
+    const outcomes = await processed;
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.kind),
+      ['unchanged', 'dead-lettered'],
+    );
+    assert.deepEqual(events.slice(2), ['transaction committed', 'dead letter acknowledged']);
+  });
+
+  it('does not send again, when the chunk is retried, a dead letter Kafka acknowledged', async () => {
+    const published: DeadLetter[] = [];
+    let attempts = 0;
+    const processChunk = createUpdateChunkProcessor({
+      decoder: createJsonUpdateRequestDecoder({ maxMessageBytes: 1_000_000 }),
+      applyBatch: async (requests) => {
+        await new Promise((resolve) => setImmediate(resolve)); // the letter's answer comes first
+        if (++attempts === 1)
+          throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+        return { outcomes: requests.map(() => ({ kind: 'unchanged' as const })), announced: 0 };
+      },
+      deadLetters: { publish: async (letters) => void published.push(...letters) },
+      metrics: createMetrics(),
+    });
+    await assert.rejects(processChunk({ topic: 't', partition: 0, messages, log }), /refused/);
+    const outcomes = await processChunk({ topic: 't', partition: 0, messages, log });
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.kind),
+      ['unchanged', 'dead-lettered'],
+    );
+    assert.deepEqual(
+      published.map((letter) => letter.message.offset),
+      ['1'],
+      'sent once, by the first attempt',
+    );
+  });
+});
