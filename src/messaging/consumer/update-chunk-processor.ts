@@ -42,10 +42,7 @@ export interface UpdateChunk {
   partition: number;
   messages: KafkaMessage[];
   log: Logger;
-  /**
-   * aborts when the caller abandoned this attempt: it then commits nothing and publishes
-   * nothing more (dead letters it sent before are not sent again by the retry)
-   */
+  /** aborts when the caller abandoned this attempt: it then commits and publishes nothing */
   signal?: AbortSignal;
   /** the chunk's spans, when tracing is on */
   trace?: ChunkTrace;
@@ -83,27 +80,6 @@ function tracedRequests(
  * consumer loop and `replay`, so that a replay does exactly what the service does.
  */
 export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions) {
-  /** messages whose dead letter Kafka acknowledged: a retry of their chunk does not resend it */
-  const deadLettered = new WeakSet<KafkaMessage>();
-
-  async function publishDeadLetters(letters: readonly DeadLetter[], log: Logger) {
-    const fresh = letters.filter((letter) => !deadLettered.has(letter.message));
-    await options.deadLetters.publish(fresh);
-    for (const letter of fresh) {
-      deadLettered.add(letter.message);
-      options.metrics.deadLetters.inc({ code: letter.failure.code });
-      log.warn(
-        {
-          offset: letter.message.offset,
-          code: letter.failure.code,
-          path: letter.failure.path,
-          reason: letter.failure.message,
-        },
-        'dead-lettered',
-      );
-    }
-  }
-
   async function applyIsolatingPoison(
     requests: CustomerUpdateRequest[],
     signal: AbortSignal | undefined,
@@ -142,14 +118,13 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
   return async function processChunk(chunk: UpdateChunk): Promise<MessageOutcome[]> {
     const { messages } = chunk;
     const decoded = await Promise.all(messages.map((message) => options.decoder.decode(message)));
-    const unreadableLetters: DeadLetter[] = [];
-    const rejectedLetters: DeadLetter[] = [];
+    const letters: DeadLetter[] = [];
     const requests: CustomerUpdateRequest[] = [];
     const requestIndex: number[] = [];
     const outcomes: MessageOutcome[] = new Array(messages.length);
-    const deadLetter = (index: number, failure: ValidationFailure, into: DeadLetter[]) => {
+    const deadLetter = (index: number, failure: ValidationFailure) => {
       const message = messages[index] as KafkaMessage;
-      into.push({ message, topic: chunk.topic, partition: chunk.partition, failure });
+      letters.push({ message, topic: chunk.topic, partition: chunk.partition, failure });
       outcomes[index] = { kind: 'dead-lettered', failure };
     };
     decoded.forEach((result, index) => {
@@ -159,16 +134,10 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
         requests.push(result.request);
         requestIndex.push(index);
       } else {
-        deadLetter(index, result.failure, unreadableLetters);
+        deadLetter(index, result.failure);
       }
     });
 
-    // The letters of messages that cannot be read are known now: they travel while the
-    // transaction runs, not after it, and both are done before the offset may move (SPEC §4.1,
-    // §4.4). A fetch waits for its slowest chunk, so in series they added the produce's round
-    // trip to every chunk with an invalid message (docs/performance.md).
-    const unreadable = publishDeadLetters(unreadableLetters, chunk.log);
-    unreadable.catch(() => {}); // awaited below; the transaction may fail first
     const applied =
       requests.length > 0
         ? await applyIsolatingPoison(
@@ -180,7 +149,7 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
     applied.forEach((outcome, position) => {
       const index = requestIndex[position] as number;
       if (outcome.kind === 'rejected') {
-        deadLetter(index, outcome.failure, rejectedLetters);
+        deadLetter(index, outcome.failure);
         return;
       }
       outcomes[index] = outcome;
@@ -189,12 +158,22 @@ export function createUpdateChunkProcessor(options: UpdateChunkProcessorOptions)
       }
     });
 
-    // The rejected ones after the transaction, before the offset: a crash in between re-sends
-    // the dead letter, it never loses it (SPEC §4.1, §4.4). An abandoned attempt leaves them to
-    // its retry.
-    await unreadable;
+    // After the transaction, before the offset: a crash in between re-sends the dead letter,
+    // it never loses it (SPEC §4.1, §4.4). An abandoned attempt leaves that to its retry.
     chunk.signal?.throwIfAborted();
-    await publishDeadLetters(rejectedLetters, chunk.log);
+    await options.deadLetters.publish(letters);
+    for (const letter of letters) {
+      options.metrics.deadLetters.inc({ code: letter.failure.code });
+      chunk.log.warn(
+        {
+          offset: letter.message.offset,
+          code: letter.failure.code,
+          path: letter.failure.path,
+          reason: letter.failure.message,
+        },
+        'dead-lettered',
+      );
+    }
     return outcomes;
   };
 }
