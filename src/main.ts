@@ -172,16 +172,21 @@ async function startComponents(
     });
   }
 
-  // The relay and the dead-letter publisher send through one sender (record-sender.ts).
-  const sender = createRecordSender({
-    // As the service always had it (kafkajs' default): the broker may create a missing topic.
-    createProducer: () => createProducer(kafka, { allowAutoTopicCreation: true }),
-    compression: COMPRESSION_TYPE_OF[config.kafka.compression],
-    maxRequestBytes: config.kafka.maxRequestBytes,
-    logger,
-  });
-  await onKafka(() => sender.connect());
-  started(() => sender.disconnect());
+  // The relay and the dead-letter publisher each send through a sender of their own
+  // (record-sender.ts): a producer has one request in flight, so sharing one, a chunk's dead
+  // letters waited behind the relay's announcements and the announcements behind the letters.
+  const newSender = () =>
+    createRecordSender({
+      // As the service always had it (kafkajs' default): the broker may create a missing topic.
+      createProducer: () => createProducer(kafka, { allowAutoTopicCreation: true }),
+      compression: COMPRESSION_TYPE_OF[config.kafka.compression],
+      maxRequestBytes: config.kafka.maxRequestBytes,
+      logger,
+    });
+  const sender = newSender();
+  const deadLetterSender = newSender();
+  await onKafka(() => Promise.all([sender.connect(), deadLetterSender.connect()]));
+  started(() => Promise.all([sender.disconnect(), deadLetterSender.disconnect()]));
   const parked = createParkedRecordStore(database.sql);
 
   // The relay's lease lives on a connection of its own (see outbox-store.ts for why).
@@ -228,7 +233,7 @@ async function startComponents(
         ...(traceContextOf ? { traceContextOf } : {}),
       }),
     deadLetters: createDeadLetterPublisher({
-      sender,
+      sender: deadLetterSender,
       deadLetterTopic: config.topics.deadLetter,
       context: { serviceVersion: SERVICE_VERSION, now: () => new Date() },
       parked,
@@ -370,7 +375,7 @@ async function startComponents(
       await prunerStopped;
       await outboxStore.close();
       await unlisten().catch(() => {});
-      await sender.disconnect();
+      await Promise.all([sender.disconnect(), deadLetterSender.disconnect()]);
       monitor.stop();
       await lagSampler.close();
       await http.close();
