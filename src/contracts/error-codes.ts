@@ -111,6 +111,8 @@ export const SERVICE_FAILURE_CODES = {
   kafkaTlsRefused: 'kafka.tls_refused',
   /** an offset commit not sent: the group rebalanced after its chunk was applied; read again as duplicates */
   kafkaCommitStale: 'kafka.commit_stale',
+  /** a chunk still waiting for its transaction when the consumer was stopped: not applied, its offset stays */
+  consumerStopping: 'consumer.stopping',
   /** start-up waited STARTUP_TIMEOUT_MS for a dependency that did not answer: exit 69 */
   startUpDependencyUnavailable: 'start_up.dependency_unavailable',
   /** a dependency answered in a way no waiting can fix (credentials, TLS, schema): exit 78 */

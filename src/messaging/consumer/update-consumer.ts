@@ -8,7 +8,7 @@ import {
   withDeadline,
 } from '../../application/retry-policy.ts';
 import { SERVICE_FAILURE_CODES } from '../../contracts/error-codes.ts';
-import { describeFailure } from '../../errors.ts';
+import { CustomerSyncError, describeFailure } from '../../errors.ts';
 import type { ConsumerProgress } from '../../observability/consumer-progress.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { countRetry, type Metrics } from '../../observability/metrics.ts';
@@ -147,16 +147,30 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
     if (!event.payload.restart) options.onFatal?.(error);
   });
 
+  // A stop lets the transactions in flight finish, but starts no other: a chunk still waiting
+  // for its turn (sharingTransactions) is not applied and its offset stays. The failure is a
+  // transient one, so nothing takes the chunk for poison; processChunkUntilDone, seeing the
+  // stop, gives up on it.
+  const applyUnlessStopping: ApplyBatch = (requests, signal, traceContextOf) =>
+    stopping.signal.aborted
+      ? Promise.reject(
+          new CustomerSyncError(
+            SERVICE_FAILURE_CODES.consumerStopping,
+            'the consumer is stopping: the chunk was not applied',
+            { canRetry: true },
+          ),
+        )
+      : options.applyBatch(requests, signal, traceContextOf);
   const processChunk = createUpdateChunkProcessor({
     decoder: options.decoder,
     // Partitions handled at once may share a transaction when their chunks are small.
     applyBatch:
       options.partitionsConsumedConcurrently > 1
-        ? sharingTransactions(options.applyBatch, {
+        ? sharingTransactions(applyUnlessStopping, {
             maxRequests: chunkSize,
             maxTransactions: options.transactionsConcurrently ?? DEFAULT_TRANSACTIONS_CONCURRENTLY,
           })
-        : options.applyBatch,
+        : applyUnlessStopping,
     deadLetters: options.deadLetters,
     metrics: options.metrics,
   });
