@@ -29,8 +29,8 @@ export interface UpdateConsumerOptions {
   groupId: string;
   topic: string;
   partitionsConsumedConcurrently: number;
-  /** chunk transactions in flight at once (default 4); partitions beyond wait their turn */
-  transactionsConcurrently?: number;
+  /** chunk transactions in flight at once (CONSUMER_TRANSACTIONS_CONCURRENTLY); partitions beyond wait their turn */
+  transactionsConcurrently: number;
   maxBytesPerPartition: number;
   /**
    * A replica that died without leaving the group (kill -9) holds its partitions this long;
@@ -82,9 +82,6 @@ export const DEFAULT_CHUNK_SIZE = 500;
  * 30 s connect timeout when the database is down), so only a wedged one is cut short.
  */
 export const DEFAULT_APPLY_ATTEMPT_TIMEOUT_MS = 60_000;
-
-/** CONSUMER_TRANSACTIONS_CONCURRENTLY's default */
-export const DEFAULT_TRANSACTIONS_CONCURRENTLY = 4;
 
 /**
  * The consumer loop (SPEC §4.1, §4.4, §4.5). Per partition batch, per chunk: decode, apply in
@@ -168,7 +165,7 @@ export function createUpdateConsumer(options: UpdateConsumerOptions): UpdateCons
       options.partitionsConsumedConcurrently > 1
         ? sharingTransactions(applyUnlessStopping, {
             maxRequests: chunkSize,
-            maxTransactions: options.transactionsConcurrently ?? DEFAULT_TRANSACTIONS_CONCURRENTLY,
+            maxTransactions: options.transactionsConcurrently,
           })
         : applyUnlessStopping,
     deadLetters: options.deadLetters,
